@@ -1,0 +1,146 @@
+"""The rules of Chests and Keys for one level, in plain Python: the reference lesson 1 reads.
+
+- Four moves. Walking into a wall leaves the agent where it is.
+- Stepping onto a key picks it up (the agent can carry any number).
+- Stepping onto a chest while holding a key opens it: reward +1, and the key and chest are used up.
+  Without a key nothing happens; chests never block the way.
+- The episode ends (terminated) when no further chest can be opened: no chests left, or no keys
+  held and none on the board. It is cut off (truncated) at the distribution's step limit.
+- Ghost chests (optional) are invisible chests for the hidden-chest test: they "open" under the same
+  key rule but use no key and give no reward; we only count them.
+
+The batched NumPy core in `vecenv.py` must agree with this file exactly; a test checks it does.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+from .levels import Level, LevelDistribution
+
+
+class Action(IntEnum):
+    UP = 0
+    RIGHT = 1
+    DOWN = 2
+    LEFT = 3
+
+
+MOVES = {Action.UP: (-1, 0), Action.RIGHT: (0, 1), Action.DOWN: (1, 0), Action.LEFT: (0, -1)}
+
+# Observation planes, in order. Planes 4, 5, ... (if any) show the inventory.
+WALL, KEY, CHEST, AGENT = 0, 1, 2, 3
+PLANE_NAMES = ("walls", "keys", "chests", "agent")
+
+INFO_KEYS = ("keys_collected", "chests_opened", "ghost_chests_opened", "keys_held", "wall_bumps", "steps")
+
+
+class Game:
+    """One episode on one level. `step` applies the rules; `observe` shows what the agent sees."""
+
+    def __init__(self, level: Level, dist: LevelDistribution):
+        self.dist = dist
+        self.size = level.size
+        self.walls = level.walls.copy()
+        self.keys = {tuple(map(int, rc)) for rc in np.argwhere(level.keys)}
+        self.chests = {tuple(map(int, rc)) for rc in np.argwhere(level.chests)}
+        self.ghosts = {tuple(map(int, rc)) for rc in np.argwhere(level.ghosts)}
+        self.agent = level.agent
+        self.keys_held = 0
+        self.keys_collected = 0
+        self.chests_opened = 0
+        self.ghost_chests_opened = 0
+        self.wall_bumps = 0
+        self.steps = 0
+        self._planes = _Planes(self)
+
+    def step(self, action: int) -> tuple[float, bool, bool]:
+        """Apply one move; return (reward, terminated, truncated)."""
+        if action not in MOVES:
+            raise ValueError(f"action must be one of {[int(a) for a in Action]} "
+                             f"({', '.join(a.name for a in Action)}); got {action!r}.")
+        reward = -self.dist.step_penalty
+        self.steps += 1
+        dr, dc = MOVES[action]
+        target = (self.agent[0] + dr, self.agent[1] + dc)
+        if self.walls[target]:
+            self.wall_bumps += 1
+            reward -= self.dist.wall_bump_penalty
+        else:
+            self._planes.move(self.agent, target)
+            self.agent = target
+        here = self.agent
+        if here in self.keys:
+            self.keys.remove(here)
+            self._planes.clear(KEY, here)
+            self.keys_held += 1
+            self.keys_collected += 1
+        if here in self.chests and self.keys_held > 0:
+            self.chests.remove(here)
+            self._planes.clear(CHEST, here)
+            self.keys_held -= 1
+            self.chests_opened += 1
+            reward += 1.0
+        if here in self.ghosts and self.keys_held > 0:
+            self.ghosts.remove(here)
+            self.ghost_chests_opened += 1
+        self._planes.show_inventory(self.keys_held)
+        terminated = not self.can_open_more()
+        truncated = not terminated and self.steps >= self.dist.max_steps
+        return reward, terminated, truncated
+
+    def can_open_more(self) -> bool:
+        """Whether some chest could still be opened: a chest is left, and a key is held or lying around."""
+        return bool(self.chests) and (self.keys_held > 0 or bool(self.keys))
+
+    def info(self) -> dict[str, int]:
+        """The episode's running totals."""
+        return {name: getattr(self, name) for name in INFO_KEYS}
+
+    def observe(self) -> np.ndarray:
+        """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""
+        return self._planes.window(self.agent)
+
+
+class _Planes:
+    """The observation planes, kept up to date as the game changes so that observing is one copy.
+
+    For an egocentric view the planes are padded with walls by half the window, so the window around
+    the agent never runs off the array; `self.grid` is a view of the unpadded interior.
+    """
+
+    def __init__(self, game: Game):
+        d, n = game.dist, game.size
+        self.view = d.view
+        self.pad = 0 if d.view is None else d.view // 2
+        self.all = np.zeros((4 + d.inventory_planes, n + 2 * self.pad, n + 2 * self.pad), np.uint8)
+        self.all[WALL] = 1
+        self.grid = self.all[:, self.pad:self.pad + n, self.pad:self.pad + n]
+        self.grid[WALL] = game.walls
+        for r, c in game.keys:
+            self.grid[KEY, r, c] = 1
+        for r, c in game.chests:
+            self.grid[CHEST, r, c] = 1
+        self.grid[(AGENT, *game.agent)] = 1
+        self.held = 0
+
+    def move(self, old, new):
+        self.grid[(AGENT, *old)] = 0
+        self.grid[(AGENT, *new)] = 1
+
+    def clear(self, plane, cell):
+        self.grid[(plane, *cell)] = 0
+
+    def show_inventory(self, held):
+        if held != self.held and len(self.all) > 4:
+            self.held = held
+            for i in range(len(self.all) - 4):
+                self.all[4 + i] = held > i
+
+    def window(self, agent):
+        if self.view is None:
+            return self.all.copy()
+        r, c = agent  # in padded coordinates the window starts at the agent's own cell
+        return self.all[:, r:r + self.view, c:c + self.view].copy()

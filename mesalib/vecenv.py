@@ -1,0 +1,157 @@
+"""The batched NumPy core: many Chests and Keys games stepped at once, with automatic reset.
+
+Same rules as `rules.py`, written as array operations over a leading batch axis so that training
+spends its time in the network, not the environment. State lives in one uint8 array of observation
+planes per game, padded with walls for the egocentric view, so an observation is a single gather.
+When a game ends, it is replaced by a fresh level in the same step (Gymnasium's "same-step"
+autoreset): the returned observation is the new level's, and `info` still describes the episode
+that just ended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .levels import Level, LevelBatch, LevelDistribution, Mixture
+from .rules import AGENT, CHEST, INFO_KEYS, KEY, MOVES, WALL, Action
+
+_DELTAS = np.array([MOVES[a] for a in Action])
+
+
+class VecChestsAndKeys:
+    """`num_envs` games in lockstep. One seeded generator draws every level."""
+
+    def __init__(self, dist: LevelDistribution | Mixture, num_envs: int, seed: int | None = None):
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
+        self.dist = dist
+        self.num_envs = int(num_envs)
+        self.observation_shape = dist.observation_shape
+        self.pad = 0 if dist.view is None else dist.view // 2
+        n, p, b = dist.size, self.pad, self.num_envs
+        self.planes = np.zeros((b, self.observation_shape[0], n + 2 * p, n + 2 * p), np.uint8)
+        self.grid = self.planes[:, :, p:p + n, p:p + n]  # the unpadded board, a view
+        # Ghost chests live in the same padded layout as one plane, so one flat cell index serves both.
+        self._ghosts_padded = np.zeros((b, n + 2 * p, n + 2 * p), bool)
+        self.ghosts = self._ghosts_padded[:, p:p + n, p:p + n]
+        self._flat = self.planes.reshape(-1)
+        self._ghosts_flat = self._ghosts_padded.reshape(-1)
+        self._plane_size = (n + 2 * p) ** 2
+        self._width = n + 2 * p
+        self.agent = np.zeros((b, 2), np.int64)
+        self.counters = {name: np.zeros(b, np.int64) for name in INFO_KEYS}
+        self.keys_left = np.zeros(b, np.int64)
+        self.chests_left = np.zeros(b, np.int64)
+        self._rows = np.arange(b)
+        if dist.view is not None:
+            # windows[i, r, c] is the view x view window whose top-left corner is padded cell (r, c).
+            self._windows = sliding_window_view(self.planes, (dist.view, dist.view), axis=(2, 3))
+            self._windows = self._windows.transpose(0, 2, 3, 1, 4, 5)
+        self.rng = np.random.default_rng(seed)
+        self._load(self._rows, dist.sample(self.rng, b))
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Start every game on a new level; with a seed, also restart the random generator."""
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
+        self._load(self._rows, self.dist.sample(self.rng, self.num_envs))
+        return self.observe()
+
+    def step(self, actions, final_obs: bool = False):
+        """Move every agent once. Returns (obs, reward, terminated, truncated, info).
+
+        `info` maps each name in `rules.INFO_KEYS` to the running totals of the episode each game was
+        in during this step, so for finished games they are that episode's results. With
+        `final_obs=True`, `info["final_obs"]` holds the last observation of each finished game
+        (rows of games that did not finish are zeros).
+        """
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(f"actions must be an integer array of shape ({self.num_envs},); "
+                             f"got shape {actions.shape} and dtype {actions.dtype}.")
+        if actions.min() < 0 or actions.max() > 3:
+            bad = actions[(actions < 0) | (actions > 3)][0]
+            raise ValueError(f"actions must be in 0..3 (UP, RIGHT, DOWN, LEFT); got {bad}.")
+        d, c = self.dist, self.counters
+        board, plane = self._flat, self._plane_size  # cell (b, k, r, c) is board[cell_b + k * plane]
+        reward = np.full(self.num_envs, -d.step_penalty, np.float32)
+        c["steps"] += 1
+
+        move = _DELTAS[actions]
+        here = self._cell(self.agent)
+        target = self._cell(self.agent + move)
+        bump = board[target + WALL * plane].astype(bool)
+        c["wall_bumps"] += bump
+        reward -= bump * np.float32(d.wall_bump_penalty)
+        board[here + AGENT * plane] = 0
+        self.agent += move * ~bump[:, None]
+        here = np.where(bump, here, target)
+        board[here + AGENT * plane] = 1
+
+        got_key = board[here + KEY * plane].astype(bool)
+        board[here + KEY * plane] = 0
+        c["keys_held"] += got_key
+        c["keys_collected"] += got_key
+        self.keys_left -= got_key
+        opened = board[here + CHEST * plane].astype(bool) & (c["keys_held"] > 0)
+        board[here[opened] + CHEST * plane] = 0
+        c["keys_held"] -= opened
+        c["chests_opened"] += opened
+        self.chests_left -= opened
+        reward += opened
+        ghost_at = self._cell(self.agent, planes_per_game=1)
+        ghost = self._ghosts_flat[ghost_at] & (c["keys_held"] > 0)
+        self._ghosts_flat[ghost_at[ghost]] = False
+        c["ghost_chests_opened"] += ghost
+        if self.observation_shape[0] > 4:
+            self._show_inventory(np.flatnonzero(got_key | opened))
+
+        terminated = (self.chests_left == 0) | ((c["keys_held"] == 0) & (self.keys_left == 0))
+        truncated = ~terminated & (c["steps"] >= d.max_steps)
+        info = {name: v.copy() for name, v in c.items()}
+        done = np.flatnonzero(terminated | truncated)
+        if final_obs:
+            info["final_obs"] = np.zeros((self.num_envs, *self.observation_shape), np.uint8)
+            info["final_obs"][done] = self.observe()[done]
+        if len(done):
+            self._load(done, d.sample(self.rng, len(done)))
+        return self.observe(), reward, terminated, truncated, info
+
+    def observe(self) -> np.ndarray:
+        """uint8 observations of shape (num_envs, *observation_shape)."""
+        if self.dist.view is None:
+            return self.planes.copy()
+        return self._windows[self._rows, self.agent[:, 0], self.agent[:, 1]]
+
+    def level(self, i: int) -> Level:
+        """A snapshot of game `i`'s board as it is now (items already taken are gone)."""
+        g = self.grid[i]
+        return Level(g[WALL].astype(bool), g[KEY].astype(bool), g[CHEST].astype(bool),
+                     self.ghosts[i].copy(), (int(self.agent[i, 0]), int(self.agent[i, 1])))
+
+    def _cell(self, rc: np.ndarray, planes_per_game: int | None = None) -> np.ndarray:
+        """Flat index of each game's cell (row, col) in plane 0 of `self.planes` (or of the ghosts)."""
+        planes = self.observation_shape[0] if planes_per_game is None else planes_per_game
+        return (self._rows * planes * self._plane_size
+                + (rc[:, 0] + self.pad) * self._width + rc[:, 1] + self.pad)
+
+    def _load(self, idx: np.ndarray, levels: LevelBatch) -> None:
+        """Put fresh levels into the games `idx` and zero their counters."""
+        self.planes[idx] = 0
+        self.planes[idx, WALL] = 1  # the padding is wall
+        self.grid[idx, WALL] = levels.walls
+        self.grid[idx, KEY] = levels.keys
+        self.grid[idx, CHEST] = levels.chests
+        self.ghosts[idx] = levels.ghosts
+        self.agent[idx] = levels.agent
+        self.grid[idx, AGENT, levels.agent[:, 0], levels.agent[:, 1]] = 1
+        for v in self.counters.values():
+            v[idx] = 0
+        self.keys_left[idx] = np.count_nonzero(levels.keys.reshape(len(idx), -1), axis=1)
+        self.chests_left[idx] = np.count_nonzero(levels.chests.reshape(len(idx), -1), axis=1)
+
+    def _show_inventory(self, idx: np.ndarray) -> None:
+        held = self.counters["keys_held"][idx]
+        for i in range(self.observation_shape[0] - 4):
+            self.planes[idx, 4 + i] = (held > i)[:, None, None]
