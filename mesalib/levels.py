@@ -53,6 +53,26 @@ class LevelBatch:
 
 
 @dataclass(frozen=True)
+class Boards:
+    """What the games look like right now, for code that reads the board instead of observations
+    (heuristic policies, planners, drawing). Grids have shape (n, size, size), the rest (n,) or (n, 2)."""
+
+    walls: np.ndarray
+    keys: np.ndarray
+    chests: np.ndarray
+    ghosts: np.ndarray
+    agent: np.ndarray
+    keys_held: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.agent)
+
+    def __getitem__(self, i: int) -> Level:
+        r, c = self.agent[i]
+        return Level(self.walls[i], self.keys[i], self.chests[i], self.ghosts[i], (int(r), int(c)))
+
+
+@dataclass(frozen=True)
 class LevelDistribution:
     """Everything that defines a family of levels and how an episode on them is played and seen.
 

@@ -18,7 +18,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .levels import Level, LevelDistribution
+from .levels import Boards, Level, LevelDistribution
 
 
 class Action(IntEnum):
@@ -98,6 +98,23 @@ class Game:
     def info(self) -> dict[str, int]:
         """The episode's running totals."""
         return {name: getattr(self, name) for name in INFO_KEYS}
+
+    def level(self) -> Level:
+        """The board as it is now (items already taken are gone)."""
+        return Level(self.walls.copy(), self._mask(self.keys), self._mask(self.chests),
+                     self._mask(self.ghosts), self.agent)
+
+    def boards(self) -> Boards:
+        """This game as a batch of one, the form heuristic policies read."""
+        lv = self.level()
+        return Boards(lv.walls[None], lv.keys[None], lv.chests[None], lv.ghosts[None],
+                      np.array([self.agent]), np.array([self.keys_held]))
+
+    def _mask(self, cells: set) -> np.ndarray:
+        mask = np.zeros_like(self.walls, dtype=bool)
+        for cell in cells:
+            mask[cell] = True
+        return mask
 
     def observe(self) -> np.ndarray:
         """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .levels import Level, LevelBatch, LevelDistribution, Mixture
+from .levels import Boards, Level, LevelBatch, LevelDistribution, Mixture
 from .rules import AGENT, CHEST, INFO_KEYS, KEY, MOVES, WALL, Action
 
 _DELTAS = np.array([MOVES[a] for a in Action])
@@ -123,6 +123,12 @@ class VecChestsAndKeys:
         if self.dist.view is None:
             return self.planes.copy()
         return self._windows[self._rows, self.agent[:, 0], self.agent[:, 1]]
+
+    def boards(self) -> Boards:
+        """Every game's board as it is now (boolean copies), the form heuristic policies read."""
+        g = self.grid
+        return Boards(g[:, WALL].astype(bool), g[:, KEY].astype(bool), g[:, CHEST].astype(bool),
+                      self.ghosts.copy(), self.agent.copy(), self.counters["keys_held"].copy())
 
     def level(self, i: int) -> Level:
         """A snapshot of game `i`'s board as it is now (items already taken are gone)."""
