@@ -58,12 +58,9 @@ class Game:
 
     def step(self, action: int) -> tuple[float, bool, bool]:
         """Apply one move; return (reward, terminated, truncated)."""
-        if action not in MOVES:
-            raise ValueError(f"action must be one of {[int(a) for a in Action]} "
-                             f"({', '.join(a.name for a in Action)}); got {action!r}.")
+        dr, dc = MOVES[_checked(action)]
         reward = -self.dist.step_penalty
         self.steps += 1
-        dr, dc = MOVES[action]
         target = (self.agent[0] + dr, self.agent[1] + dc)
         if self.walls[target]:
             self.wall_bumps += 1
@@ -119,6 +116,14 @@ class Game:
     def observe(self) -> np.ndarray:
         """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""
         return self._planes.window(self.agent)
+
+
+def _checked(action) -> int:
+    """The action as a plain int, or a ValueError that says what is allowed."""
+    if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)) and 0 <= action <= 3:
+        return int(action)
+    raise ValueError(f"action must be an integer in 0..3 ({', '.join(a.name for a in Action)}); "
+                     f"got {action!r}.")
 
 
 class _Planes:

@@ -1,0 +1,94 @@
+"""The rules on hand-made levels, where the right answer is known."""
+
+import numpy as np
+
+from mesalib.levels import TRAIN, Level
+from mesalib.rules import AGENT, CHEST, KEY, WALL, Action, Game
+
+
+def corridor(items: str, ghosts: str = "") -> Level:
+    """A 3x(len+2) corridor: the agent at 'A', keys 'k', chests 'c' (ghost chests at 'g' in `ghosts`)."""
+    n = len(items) + 2
+    walls = np.ones((n, n), bool)
+    walls[1, 1:-1] = False
+    keys, chests, ghost = (np.zeros((n, n), bool) for _ in range(3))
+    for j, ch in enumerate(items):
+        keys[1, j + 1] = ch == "k"
+        chests[1, j + 1] = ch == "c"
+    for j, ch in enumerate(ghosts):
+        ghost[1, j + 1] = ch == "g"
+    return Level(walls, keys, chests, ghost, (1, items.index("A") + 1))
+
+
+DIST = TRAIN.replace(size=7, view=None, max_steps=10)
+
+
+def test_chest_without_key_stays_shut_and_does_not_block():
+    game = Game(corridor("Acck."), DIST)
+    reward, term, trunc = game.step(Action.RIGHT)
+    assert (reward, term, trunc) == (0.0, False, False)
+    assert game.agent == (1, 2) and game.chests_opened == 0 and len(game.chests) == 2
+
+
+def test_key_then_chest_opens_it_and_uses_the_key():
+    game = Game(corridor("Akcc."), DIST)
+    assert game.step(Action.RIGHT) == (0.0, False, False)
+    assert game.keys_held == 1 and game.keys_collected == 1
+    reward, term, trunc = game.step(Action.RIGHT)
+    assert reward == 1.0 and game.keys_held == 0 and game.chests_opened == 1
+    assert term  # no key held and none left: no chest can be opened any more
+    assert not trunc
+
+
+def test_inventory_is_unbounded():
+    game = Game(corridor("Akkkc"), DIST)
+    for _ in range(3):
+        game.step(Action.RIGHT)
+    assert game.keys_held == 3
+    reward, term, _ = game.step(Action.RIGHT)
+    assert reward == 1.0 and game.keys_held == 2 and term  # no chest left
+
+
+def test_wall_bump_leaves_agent_in_place_and_is_counted_and_penalised():
+    game = Game(corridor("Akc.."), DIST.replace(wall_bump_penalty=0.5, step_penalty=0.1))
+    reward, _, _ = game.step(Action.UP)
+    assert game.agent == (1, 1) and game.wall_bumps == 1
+    assert np.isclose(reward, -0.6)
+
+
+def test_truncation_at_the_step_limit():
+    game = Game(corridor("A.kc."), DIST.replace(max_steps=3))
+    results = [game.step(Action.LEFT) for _ in range(3)]
+    assert results[-1] == (0.0, False, True)
+    assert all(r[2] is False for r in results[:-1])
+
+
+def test_ghost_chests_count_under_the_key_rule_but_use_no_key_and_give_no_reward():
+    game = Game(corridor("A.k..c", ghosts=".g...."), DIST)
+    game.step(Action.RIGHT)  # onto a ghost chest without a key: not opened
+    assert game.ghost_chests_opened == 0
+    level = corridor("Ak....", ghosts="..g...")
+    game = Game(level, DIST)
+    game.step(Action.RIGHT)
+    reward, _, _ = game.step(Action.RIGHT)
+    assert game.ghost_chests_opened == 1 and reward == 0.0 and game.keys_held == 1
+
+
+def test_observation_planes_allocentric_and_egocentric():
+    level = corridor("Akc..")
+    game = Game(level, DIST)
+    obs = game.observe()
+    assert obs.dtype == np.uint8 and obs.shape == (4, 7, 7)
+    assert obs[AGENT, 1, 1] == 1 and obs[KEY, 1, 2] == 1 and obs[CHEST, 1, 3] == 1
+    np.testing.assert_array_equal(obs[WALL], level.walls)
+    ego = Game(level, DIST.replace(view=5, inventory_planes=2))
+    obs = ego.observe()
+    assert obs.shape == (6, 5, 5)
+    assert obs[AGENT, 2, 2] == 1 and obs[AGENT].sum() == 1  # the agent sits in the middle
+    assert obs[KEY, 2, 3] == 1 and obs[CHEST, 2, 4] == 1
+    assert obs[WALL, 0].all()  # outside the grid counts as wall
+    assert obs[4:].sum() == 0
+    ego.step(Action.RIGHT)
+    obs = ego.observe()
+    assert obs[4].all() and not obs[5].any()  # one key held: first inventory plane on
+    assert obs[CHEST, 2, 3] == 1

@@ -1,0 +1,90 @@
+"""The batched NumPy core must agree exactly with the plain-Python rules, step by step."""
+
+import numpy as np
+import pytest
+
+from mesalib.levels import TEST, TRAIN, mix
+from mesalib.rules import INFO_KEYS, Game
+from mesalib.vecenv import VecChestsAndKeys
+
+VARIANTS = {
+    "train": TRAIN,
+    "test": TEST,
+    "allocentric": TRAIN.replace(view=None),
+    "small-view-inventory-ghosts-maze": TRAIN.replace(view=5, inventory_planes=2, ghost_chests=True,
+                                                      layout="maze"),
+    "mixture": mix(TRAIN, TEST, 0.3),
+    "penalties-maze-ghosts": TEST.replace(layout="maze", size=11, ghost_chests=True,
+                                          wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30),
+    "tiny": TRAIN.replace(size=5, keys=(1, 3), chests=(1, 3), max_steps=12, view=3, inventory_planes=1),
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_batched_core_matches_plain_rules(name):
+    dist = VARIANTS[name]
+    num_envs, steps = 48, 250
+    env = VecChestsAndKeys(dist, num_envs, seed=7)
+    games = [Game(env.level(i), dist) for i in range(num_envs)]
+    obs = env.observe()
+    for i, game in enumerate(games):
+        np.testing.assert_array_equal(obs[i], game.observe())
+    actions = np.random.default_rng(11).integers(0, 4, size=(steps, num_envs))
+    episodes = 0
+    for t in range(steps):
+        obs, reward, terminated, truncated, info = env.step(actions[t], final_obs=True)
+        for i, game in enumerate(games):
+            r, term, trunc = game.step(int(actions[t, i]))
+            where = f"step {t}, game {i}"
+            assert reward[i] == np.float32(r), where
+            assert (terminated[i], truncated[i]) == (term, trunc), where
+            assert {k: int(info[k][i]) for k in INFO_KEYS} == game.info(), where
+            if term or trunc:
+                np.testing.assert_array_equal(info["final_obs"][i], game.observe(), err_msg=where)
+                games[i] = Game(env.level(i), dist)
+                episodes += 1
+            np.testing.assert_array_equal(obs[i], games[i].observe(), err_msg=where)
+    assert episodes > 300  # the comparison covered many whole episodes, resets included
+
+
+def test_same_seed_same_trajectory_and_different_seed_differs():
+    def run(seed):
+        env = VecChestsAndKeys(TRAIN, 16, seed=seed)
+        acts = np.random.default_rng(0).integers(0, 4, size=(60, 16))
+        out = [env.reset(seed=seed)]
+        for a in acts:
+            out.append(env.step(a)[0])
+        return np.stack(out)
+
+    np.testing.assert_array_equal(run(3), run(3))
+    assert not np.array_equal(run(3), run(4))
+
+
+def test_info_counts_whole_episodes():
+    env = VecChestsAndKeys(TRAIN, 32, seed=0)
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        _, reward, terminated, truncated, info = env.step(rng.integers(0, 4, 32))
+        done = terminated | truncated
+        assert np.all(info["steps"][truncated] == TRAIN.max_steps)
+        assert np.all(info["chests_opened"] <= info["keys_collected"])
+        assert np.all(info["keys_held"] == info["keys_collected"] - info["chests_opened"])
+        assert np.all(env.counters["steps"][done] == 0)  # the new episodes start from zero
+
+
+@pytest.mark.parametrize("bad", [np.array([4] * 4), np.array([-1, 0, 0, 0]), np.zeros(3, int),
+                                 np.zeros(4, float)])
+def test_bad_actions_are_rejected_with_a_clear_error(bad):
+    env = VecChestsAndKeys(TRAIN, 4, seed=0)
+    before = env.planes.copy()
+    with pytest.raises(ValueError, match="actions must be"):
+        env.step(bad)
+    np.testing.assert_array_equal(env.planes, before)  # nothing changed
+
+
+def test_game_rejects_bad_actions():
+    game = Game(TRAIN.sample(np.random.default_rng(0), 1)[0], TRAIN)
+    for bad in (4, -1, 1.5, True, "up", None):
+        with pytest.raises(ValueError, match="action must be an integer in 0..3"):
+            game.step(bad)
+    assert game.steps == 0
