@@ -12,6 +12,7 @@ batched environment resets hundreds of levels per second. Everything random take
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,6 +278,13 @@ def _carve_mazes(rng: np.random.Generator, n: int, size: int, openness: float) -
     return walls
 
 
+@functools.cache
+def _inner_to_full(size: int) -> np.ndarray:
+    """Flat index in the full grid of each cell of the inner (size-2) x (size-2) grid."""
+    r, c = np.divmod(np.arange((size - 2) ** 2), size - 2)
+    return (r + 1) * size + c + 1
+
+
 def _place_items(rng, walls, n_keys, n_chests, n_ghosts) -> LevelBatch:
     """Put the agent, keys, chests and ghost chests on distinct free cells, uniformly at random.
 
@@ -292,14 +300,14 @@ def _place_items(rng, walls, n_keys, n_chests, n_ghosts) -> LevelBatch:
     noise = rng.random(inner.shape, dtype=np.float32)
     noise[inner] = 2.0
     picked = np.argsort(noise, axis=1)[:, :ends[:, -1].max(initial=1)]  # inner cells that get something
-    row, col = np.divmod(picked, size - 2)
-    order = (row + 1) * size + col + 1  # flat index in the full grid
+    order = _inner_to_full(size)[picked]  # flat index in the full grid
     slot = np.arange(order.shape[1])[None]
     rows = np.arange(n)[:, None]
 
     def cells(first, stop):
         grid = np.zeros((n, size * size), bool)
-        grid[rows, order] = (slot >= first) & (slot < stop)
+        if np.any(stop > first):
+            grid[rows, order] = (slot >= first) & (slot < stop)
         return grid.reshape(n, size, size)
 
     return LevelBatch(
