@@ -1,0 +1,128 @@
+"""The Gymnasium faces of the environment."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import mesalib
+from mesalib.envs import ChestsAndKeysEnv, ChestsAndKeysVectorEnv
+from mesalib.levels import TEST, TRAIN
+
+IDS = ["mesalib/ChestsAndKeys-Train-v0", "mesalib/ChestsAndKeys-Test-v0"]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("render_mode", [None, "rgb_array", "ansi"])
+def test_check_env_passes_without_warnings(env_id, render_mode):
+    env = gym.make(env_id, render_mode=render_mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+
+
+def test_registered_ids_use_the_presets_and_kwargs_override_them():
+    assert gym.make(IDS[0]).unwrapped.dist == TRAIN
+    assert gym.make(IDS[1]).unwrapped.dist == TEST
+    env = gym.make(IDS[1], view=7, inventory_planes=2)
+    assert env.unwrapped.dist == TEST.replace(view=7, inventory_planes=2)
+    assert env.observation_space.shape == (6, 7, 7)
+    with pytest.raises(ValueError, match="Unknown distribution field"):
+        gym.make(IDS[0], colour="blue")
+    with pytest.raises(ValueError, match="view"):
+        gym.make(IDS[0], view=8)
+
+
+def rollout(env, seed, steps=200):
+    obs, _ = env.reset(seed=seed)
+    actions = np.random.default_rng(0).integers(0, 4, size=steps)
+    out = [obs]
+    for a in actions:
+        obs, reward, terminated, truncated, info = env.step(a)
+        out.append(obs)
+        if terminated or truncated:
+            out.append(env.reset()[0])
+    return np.stack(out)
+
+
+def test_same_seed_same_trajectory_single():
+    env = gym.make(IDS[0])
+    np.testing.assert_array_equal(rollout(env, 1), rollout(gym.make(IDS[0]), 1))
+    assert not np.array_equal(rollout(env, 1), rollout(env, 2))
+
+
+def test_single_env_follows_the_rules():
+    env = ChestsAndKeysEnv(TRAIN)
+    env.reset(seed=0)
+    total, chests = 0.0, 0
+    for a in np.random.default_rng(1).integers(0, 4, size=500):
+        _, reward, terminated, truncated, info = env.step(int(a))
+        total += reward
+        if terminated or truncated:
+            chests += info["chests_opened"]
+            env.reset()
+    assert total > 0 and total == chests + env.game.chests_opened  # reward is exactly chests opened
+
+
+def test_step_before_reset_and_bad_actions_are_clear_errors():
+    env = ChestsAndKeysEnv()
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="0..3"):
+        env.step(7)
+
+
+def test_make_vec_returns_the_batched_env_with_same_step_autoreset():
+    envs = gym.make_vec(IDS[0], num_envs=16)
+    assert isinstance(envs, ChestsAndKeysVectorEnv)
+    assert envs.observation_space.shape == (16, *TRAIN.observation_shape)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    obs, info = envs.reset(seed=0)
+    assert envs.observation_space.contains(obs)
+    seen_final = False
+    for _ in range(40):
+        obs, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
+        assert envs.observation_space.contains(obs)
+        done = terminated | truncated
+        if done.any():
+            seen_final = True
+            assert np.array_equal(info["_final_info"], done)
+            for i in np.flatnonzero(done):
+                assert info["final_obs"][i].shape == TRAIN.observation_shape
+                assert info["final_info"]["steps"][i] >= 1
+                assert info["steps"][i] == 0  # the new episode has not moved yet
+    assert seen_final
+
+
+def test_same_seed_same_trajectory_vector():
+    def run(seed):
+        envs = gym.make_vec(IDS[1], num_envs=8, view=None)
+        out = [envs.reset(seed=seed)[0]]
+        for a in np.random.default_rng(0).integers(0, 4, size=(50, 8)):
+            out.append(envs.step(a)[0])
+        return np.stack(out)
+
+    np.testing.assert_array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))
+
+
+def test_render_modes():
+    env = gym.make(IDS[0], render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    assert text.count("A") == 1 and "keys held" in text
+    env = gym.make(IDS[0], render_mode="rgb_array")
+    env.reset(seed=0)
+    img = env.render()
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    envs = gym.make_vec(IDS[0], num_envs=3, render_mode="rgb_array")
+    envs.reset(seed=0)
+    assert len(envs.render()) == 3
+
+
+def test_package_exports():
+    assert mesalib.Action.LEFT == 3
+    assert set(IDS) <= set(gym.registry)
