@@ -37,9 +37,14 @@ class VecChestsAndKeys:
         self.ghosts = self._ghosts_padded[:, p:p + n, p:p + n]
         self._flat = self.planes.reshape(-1)
         self._ghosts_flat = self._ghosts_padded.reshape(-1)
-        self._plane_size = (n + 2 * p) ** 2
         self._width = n + 2 * p
-        self.agent = np.zeros((b, 2), np.int64)
+        self._plane_size = self._width ** 2
+        # Where each agent stands, as a flat index into one padded plane; game i's cell in plane k of
+        # the flat board is `self._start[i] + k * self._plane_size + self._pos[i]`.
+        self._pos = np.zeros(b, np.int64)
+        self._start = np.arange(b) * self.observation_shape[0] * self._plane_size
+        self._ghost_start = np.arange(b) * self._plane_size
+        self._moves = np.array([dr * self._width + dc for dr, dc in _DELTAS])
         self.counters = {name: np.zeros(b, np.int64) for name in INFO_KEYS}
         self.keys_left = np.zeros(b, np.int64)
         self.chests_left = np.zeros(b, np.int64)
@@ -78,15 +83,14 @@ class VecChestsAndKeys:
         reward = np.full(self.num_envs, -d.step_penalty, np.float32)
         c["steps"] += 1
 
-        move = _DELTAS[actions]
-        here = self._cell(self.agent)
-        target = self._cell(self.agent + move)
+        here = self._start + self._pos
+        target = here + self._moves[actions]
         bump = board[target + WALL * plane].astype(bool)
         c["wall_bumps"] += bump
         reward -= bump * np.float32(d.wall_bump_penalty)
         board[here + AGENT * plane] = 0
-        self.agent += move * ~bump[:, None]
         here = np.where(bump, here, target)
+        self._pos = here - self._start
         board[here + AGENT * plane] = 1
 
         got_key = board[here + KEY * plane].astype(bool)
@@ -100,7 +104,7 @@ class VecChestsAndKeys:
         c["chests_opened"] += opened
         self.chests_left -= opened
         reward += opened
-        ghost_at = self._cell(self.agent, planes_per_game=1)
+        ghost_at = self._ghost_start + self._pos
         ghost = self._ghosts_flat[ghost_at] & (c["keys_held"] > 0)
         self._ghosts_flat[ghost_at[ghost]] = False
         c["ghost_chests_opened"] += ghost
@@ -122,25 +126,25 @@ class VecChestsAndKeys:
         """uint8 observations of shape (num_envs, *observation_shape)."""
         if self.dist.view is None:
             return self.planes.copy()
-        return self._windows[self._rows, self.agent[:, 0], self.agent[:, 1]]
+        row, col = np.divmod(self._pos, self._width)  # padded coordinates: the window's top-left corner
+        return self._windows[self._rows, row - self.pad, col - self.pad]
 
     def boards(self) -> Boards:
         """Every game's board as it is now (boolean copies), the form heuristic policies read."""
         g = self.grid
         return Boards(g[:, WALL].astype(bool), g[:, KEY].astype(bool), g[:, CHEST].astype(bool),
-                      self.ghosts.copy(), self.agent.copy(), self.counters["keys_held"].copy())
+                      self.ghosts.copy(), self.agent, self.counters["keys_held"].copy())
 
     def level(self, i: int) -> Level:
         """A snapshot of game `i`'s board as it is now (items already taken are gone)."""
-        g = self.grid[i]
+        g, (row, col) = self.grid[i], self.agent[i]
         return Level(g[WALL].astype(bool), g[KEY].astype(bool), g[CHEST].astype(bool),
-                     self.ghosts[i].copy(), (int(self.agent[i, 0]), int(self.agent[i, 1])))
+                     self.ghosts[i].copy(), (int(row), int(col)))
 
-    def _cell(self, rc: np.ndarray, planes_per_game: int | None = None) -> np.ndarray:
-        """Flat index of each game's cell (row, col) in plane 0 of `self.planes` (or of the ghosts)."""
-        planes = self.observation_shape[0] if planes_per_game is None else planes_per_game
-        return (self._rows * planes * self._plane_size
-                + (rc[:, 0] + self.pad) * self._width + rc[:, 1] + self.pad)
+    @property
+    def agent(self) -> np.ndarray:
+        """Each agent's (row, col) on the unpadded board, shape (num_envs, 2)."""
+        return np.stack(np.divmod(self._pos, self._width), axis=1) - self.pad
 
     def _load(self, idx: np.ndarray, levels: LevelBatch) -> None:
         """Put fresh levels into the games `idx` and zero their counters."""
@@ -150,7 +154,7 @@ class VecChestsAndKeys:
         self.grid[idx, KEY] = levels.keys
         self.grid[idx, CHEST] = levels.chests
         self.ghosts[idx] = levels.ghosts
-        self.agent[idx] = levels.agent
+        self._pos[idx] = (levels.agent[:, 0] + self.pad) * self._width + levels.agent[:, 1] + self.pad
         self.grid[idx, AGENT, levels.agent[:, 0], levels.agent[:, 1]] = 1
         for v in self.counters.values():
             v[idx] = 0
