@@ -1,0 +1,60 @@
+"""lessons/ is generated from solutions/, and must stay in sync."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mesalib.cli import main
+from mesalib.course import BEGIN, END, STUB, build_lessons, strip_solutions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_repository_lessons_are_in_sync_with_solutions():
+    assert build_lessons(ROOT / "solutions", ROOT / "lessons", check=True) == []
+
+
+def test_solution_regions_become_stubs_at_their_indentation():
+    source = f"def f(x):\n    \"\"\"Doc.\"\"\"\n    {BEGIN}\n    y = x + 1\n    return y\n    {END}\n\nprint(1)"
+    assert strip_solutions(source) == f'def f(x):\n    """Doc."""\n    {STUB}\n\nprint(1)'
+    assert strip_solutions("a = 1") == "a = 1"
+
+
+@pytest.mark.parametrize("source, message", [
+    (f"{BEGIN}\nx = 1", "never closed"),
+    (f"x = 1\n{END}", "without a"),
+    (f"{BEGIN}\n{BEGIN}\n{END}", "inside another"),
+])
+def test_broken_markers_are_clear_errors(source, message):
+    with pytest.raises(ValueError, match=message):
+        strip_solutions(source)
+
+
+def make_solution(path: Path, answer: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(f"def f():\n    {BEGIN}\n    return {answer}\n    {END}")
+    cell.outputs = [nbformat.v4.new_output("stream", text="noise")]
+    cell.execution_count = 3
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def test_build_then_check_then_detect_staleness(tmp_path, capsys):
+    make_solution(tmp_path / "solutions" / "01_x.ipynb", "42")
+    assert main(["lessons", "--check", "--root", str(tmp_path)]) == 1
+    assert main(["lessons", "--root", str(tmp_path)]) == 0
+    lesson = nbformat.read(tmp_path / "lessons" / "01_x.ipynb", as_version=4)
+    code = lesson.cells[1]
+    assert "return 42" not in code.source and STUB in code.source
+    assert code.outputs == [] and code.execution_count is None
+    assert main(["lessons", "--check", "--root", str(tmp_path)]) == 0
+    sol = nbformat.read(tmp_path / "solutions" / "01_x.ipynb", as_version=4)
+    sol.cells[0].source = "# changed text"
+    nbformat.write(sol, tmp_path / "solutions" / "01_x.ipynb")
+    assert main(["lessons", "--check", "--root", str(tmp_path)]) == 1
+    (tmp_path / "lessons" / "99_orphan.ipynb").write_text("{}")
+    main(["lessons", "--root", str(tmp_path)])
+    assert (tmp_path / "lessons" / "99_orphan.ipynb").exists()  # never deletes a learner's file
+    assert "no solutions/99_orphan.ipynb" in capsys.readouterr().out
