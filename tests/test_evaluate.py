@@ -1,0 +1,165 @@
+"""Rollouts and metrics: episode bookkeeping, determinism, and the planner's best as the reference."""
+
+import numpy as np
+import pytest
+
+from mesalib.evaluate import RECORD_KEYS, Evaluation, evaluate, evaluate_levels
+from mesalib.levels import TEST, TRAIN, mix
+from mesalib.policies import (CHESTS, KeyThenChest, NearestKey, Planner, RandomPolicy, WallFollower,
+                              act_single, best_chests)
+from mesalib.rules import Game
+from mesalib.vecenv import VecChestsAndKeys
+
+SUMMARY_KEYS = {"return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps",
+                "fraction_of_best", "episodes"}
+
+
+class Spy:
+    """Wraps a policy and records how evaluate calls reset."""
+
+    def __init__(self, policy):
+        self.policy, self.name, self.resets = policy, "spy", []
+
+    def __call__(self, obs, boards):
+        return self.policy(obs, boards)
+
+    def reset(self, done):
+        self.resets.append(None if done is None else np.array(done))
+        self.policy.reset(done)
+
+
+def test_exact_number_of_episodes_and_summary_keys():
+    for episodes, num_envs in ((100, 16), (5, 64), (37, 8)):
+        ev = evaluate(KeyThenChest(), TRAIN, episodes, seed=0, num_envs=num_envs)
+        assert len(ev) == episodes
+        assert set(ev.records) == set(RECORD_KEYS)
+        assert all(len(v) == episodes for v in ev.records.values())
+        summary = ev.summary()
+        assert set(summary) == SUMMARY_KEYS and summary["episodes"] == episodes
+        assert summary["chests_opened"] == pytest.approx(ev.records["chests_opened"].mean())
+        assert ev.seconds > 0 and ev.policy == "key_then_chest"
+    with pytest.raises(ValueError):
+        evaluate(KeyThenChest(), TRAIN, 0)
+
+
+def test_records_match_a_plain_python_replay():
+    """With one game, the levels come one after another from the env's generator; replay them by the rules."""
+    for policy, dist in ((KeyThenChest(), TEST), (Planner(CHESTS), TRAIN), (WallFollower(2), TEST)):
+        ev = evaluate(policy, dist, 12, seed=3, num_envs=1)
+        rng = np.random.default_rng(3)
+        policy.reset(None)
+        for k in range(12):
+            level = dist.sample(rng, 1)[0]
+            game, ret = Game(level, dist), 0.0
+            while True:
+                reward, terminated, truncated = game.step(act_single(policy, game))
+                ret += reward
+                if terminated or truncated:
+                    break
+            policy.reset(np.ones(1, bool))
+            got = {name: ev.records[name][k] for name in RECORD_KEYS}
+            assert got["return"] == pytest.approx(ret)
+            for name in ("chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps"):
+                assert got[name] == getattr(game, name), (policy.name, k, name)
+            assert got["best_chests"] == best_chests(level, dist)
+            assert got["fraction_of_best"] == pytest.approx(game.chests_opened / got["best_chests"])
+
+
+def test_each_game_contributes_a_fixed_share_of_episodes():
+    """Game i counts its first (episodes + i) // n episodes, whatever their length."""
+    episodes, n = 20, 8
+    ev = evaluate(NearestKey(), TEST, episodes, seed=4, num_envs=n, with_best=False)
+    env = VecChestsAndKeys(TEST, n, seed=4)
+    policy, finished = NearestKey(), [[] for _ in range(n)]
+    obs = env.observe()
+    while min(len(f) for f in finished) < 3:
+        obs, reward, terminated, truncated, info = env.step(policy(obs, env.boards()))
+        for i in np.flatnonzero(terminated | truncated):
+            finished[i].append((info["chests_opened"][i], info["keys_collected"][i], info["steps"][i]))
+    want = sorted(e for i in range(n) for e in finished[i][:(episodes + i) // n])
+    got = sorted(zip(ev.records["chests_opened"], ev.records["keys_collected"], ev.records["steps"]))
+    assert got == want
+
+
+def test_same_seed_same_numbers_different_seed_different():
+    for policy in (RandomPolicy(0), WallFollower(1), Planner(CHESTS)):
+        a = evaluate(policy, TEST, 150, seed=1, num_envs=32)
+        b = evaluate(policy, TEST, 150, seed=1, num_envs=32)  # the same object again: reset reseeds it
+        c = evaluate(policy, TEST, 150, seed=2, num_envs=32)
+        for name in RECORD_KEYS:
+            np.testing.assert_array_equal(a.records[name], b.records[name])
+        assert a.summary() == b.summary()
+        assert any(not np.array_equal(a.records[name], c.records[name]) for name in RECORD_KEYS)
+
+
+def test_policy_reset_is_called_first_and_after_every_step_with_finished_games():
+    spy = Spy(KeyThenChest())
+    ev = evaluate(spy, TRAIN, 50, seed=0, num_envs=10)
+    assert spy.resets[0] is None
+    masks = spy.resets[1:]
+    assert masks and all(m.shape == (10,) and m.dtype == bool and m.any() for m in masks)
+    assert sum(int(m.sum()) for m in masks) >= len(ev)
+
+
+def test_plain_functions_are_policies_too():
+    ev = evaluate(lambda obs, boards: np.full(len(boards), 2), TRAIN, 10, seed=0, with_best=False)
+    assert len(ev) == 10 and ev.policy == "function"
+    assert (ev.records["steps"] == TRAIN.max_steps).all()  # walking down into the wall forever
+
+
+def test_fraction_of_best_uses_the_planner():
+    planner = evaluate(Planner(CHESTS), TEST, 200, seed=0)
+    np.testing.assert_array_equal(planner.records["chests_opened"], planner.records["best_chests"])
+    assert planner.summary()["fraction_of_best"] == 1.0
+    nearest = evaluate(NearestKey(), TEST, 200, seed=0)
+    assert (nearest.records["chests_opened"] <= nearest.records["best_chests"]).all()
+    assert 0.1 < nearest.summary()["fraction_of_best"] < 0.6
+    bare = evaluate(NearestKey(), TEST, 200, seed=0, with_best=False)
+    assert (bare.records["best_chests"] == 0).all() and np.isnan(bare.records["fraction_of_best"]).all()
+    assert np.isnan(bare.summary()["fraction_of_best"])
+    for name in ("chests_opened", "keys_collected", "steps"):
+        np.testing.assert_array_equal(bare.records[name], nearest.records[name])
+
+
+def test_summary_averages_fraction_over_episodes_where_a_chest_could_be_opened():
+    records = {name: np.array([1, 0, 2]) for name in RECORD_KEYS}
+    records["best_chests"] = np.array([2, 0, 2])
+    records["fraction_of_best"] = np.array([0.5, np.nan, 1.0])
+    s = Evaluation(records, "handmade").summary()
+    assert s["fraction_of_best"] == 0.75 and s["chests_opened"] == 1.0 and s["episodes"] == 3
+    assert "handmade" in repr(Evaluation(records, "handmade"))
+
+
+def test_ghost_chests_are_counted_separately():
+    ghostly = TEST.replace(ghost_chests=True)
+    ev = evaluate(NearestKey(), ghostly, 200, seed=0, with_best=False)
+    assert ev.summary()["ghost_chests_opened"] > 0.2
+    assert not np.array_equal(ev.records["ghost_chests_opened"], ev.records["chests_opened"])
+    assert evaluate(NearestKey(), TEST, 50, seed=0, with_best=False).summary()["ghost_chests_opened"] == 0
+
+
+def test_return_includes_the_penalties():
+    costly = TRAIN.replace(step_penalty=0.01, wall_bump_penalty=0.1)
+    ev = evaluate(RandomPolicy(0), costly, 60, seed=0, with_best=False)
+    want = ev.records["chests_opened"] - 0.01 * ev.records["steps"] - 0.1 * ev.records["wall_bumps"]
+    np.testing.assert_allclose(ev.records["return"], want, atol=1e-4)
+
+
+def test_mixtures_and_progress_bar(capsys):
+    ev = evaluate(KeyThenChest(), mix(TRAIN, TEST, 0.5), 40, seed=0, progress=True)
+    assert len(ev) == 40 and ev.summary()["fraction_of_best"] > 0.9
+
+
+def test_evaluate_levels_plays_each_level_once_in_order():
+    levels = TEST.sample(np.random.default_rng(0), 30)
+    ev = evaluate_levels(NearestKey(), levels, TEST)
+    assert len(ev) == 30
+    for i in [0, 7, 29]:
+        game = Game(levels[i], TEST)
+        while True:
+            _, terminated, truncated = game.step(act_single(NearestKey(), game))
+            if terminated or truncated:
+                break
+        assert ev.records["keys_collected"][i] == game.keys_collected
+        assert ev.records["chests_opened"][i] == game.chests_opened
+        assert ev.records["best_chests"][i] == best_chests(levels[i], TEST)
