@@ -1,9 +1,9 @@
 """Rollouts and metrics: how many chests a policy opens, how many keys it collects, and how that compares
 with the best achievable.
 
-`evaluate` plays a fixed number of complete episodes on the batched environment; `evaluate_levels`
-plays a given batch of levels once each, so that several policies can be compared on the very same
-episodes. Both return an `Evaluation`: one record per episode, and `summary()` for the means.
+`evaluate` draws a fixed list of levels from a seed and plays each once on the batched environment,
+so every policy evaluated with the same seed meets the very same levels; `evaluate_levels` plays a
+list of levels you give it. Both return an `Evaluation`: one record per episode, and `summary()` for the means.
 
 Metrics per episode:
 - `return`: the sum of rewards (chests opened, minus any step or wall penalties of the distribution);
@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .levels import Boards, Level, LevelBatch, LevelDistribution, Mixture
+from .levels import Level, LevelBatch, LevelDistribution, Mixture
 from .policies import best_chests as _best_chests
-from .rules import Game
 from .vecenv import VecChestsAndKeys
 
 RECORD_KEYS = ("return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps",
@@ -35,7 +34,7 @@ class Evaluation:
     """Per-episode records of one policy on one distribution."""
 
     records: dict[str, np.ndarray]
-    """One array per metric in `RECORD_KEYS`, one entry per episode, in the order the episodes ended."""
+    """One array per metric in `RECORD_KEYS`, one entry per episode, in the order of the levels."""
     policy: str = ""
     seconds: float = 0.0
     """Wall-clock time of the rollout."""
@@ -97,77 +96,70 @@ def _add(records, ret, counters, best):
 
 def evaluate(policy, dist: LevelDistribution | Mixture, episodes: int, seed: int = 0, num_envs: int = 64,
              progress: bool = False, with_best: bool = True) -> Evaluation:
-    """Play exactly `episodes` complete episodes of `policy` on `VecChestsAndKeys(dist, num_envs, seed)`.
+    """Play `episodes` levels drawn from `dist` with `seed`, one episode each.
 
-    Which episodes count is fixed in advance: game `i` contributes its first `(episodes + i) // n`
-    episodes (n = min(num_envs, episodes)). Counting whichever episodes end first would favour short
-    episodes. The same arguments give the same records (`policy.reset(None)` is called first, which
-    reseeds a stochastic policy). With `with_best=False` the planner's best is skipped (best_chests is
-    0, fraction_of_best NaN), which saves the search on every starting level.
+    The levels depend only on `dist`, `episodes` and `seed`, never on the policy, so two policies
+    evaluated with the same seed are compared on exactly the same levels. With `with_best=False` the
+    planner's best is skipped (best_chests is 0, fraction_of_best NaN), which saves a search per level.
     """
-    if episodes < 1:
-        raise ValueError(f"evaluate: episodes must be at least 1; got {episodes}.")
-    n = min(int(num_envs), int(episodes))
-    env = VecChestsAndKeys(dist, n, seed)
-    quota = (episodes + np.arange(n)) // n  # sums to `episodes`
-    counted = np.zeros(n, dtype=np.int64)
-    returns = np.zeros(n, dtype=np.float64)
-    starts = [env.level(i) for i in range(n)] if with_best else None
-    records: dict[str, list] = {name: [] for name in RECORD_KEYS}
-    _reset(policy, None)
-    obs = env.observe()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=episodes, desc=getattr(policy, "name", "policy"), unit="ep")
-    t0 = time.perf_counter()
-    while (counted < quota).any():
-        actions = np.asarray(policy(obs, env.boards()))
-        obs, reward, terminated, truncated, info = env.step(actions.astype(np.int64, copy=False))
-        returns += reward
-        done = terminated | truncated
-        if not done.any():
-            continue
-        for i in np.flatnonzero(done):
-            if counted[i] < quota[i]:
-                best = cached_best_chests(starts[i], dist) if with_best else 0
-                _add(records, returns[i], {name: info[name][i] for name in _COUNTERS}, best)
-                counted[i] += 1
-                if bar is not None:
-                    bar.update(1)
-            returns[i] = 0.0
-            if with_best:
-                starts[i] = env.level(i)
-        _reset(policy, done)
-    if bar is not None:
-        bar.close()
-    return _finish(records, policy, time.perf_counter() - t0)
+    if not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise ValueError(f"evaluate: episodes must be a positive integer; got {episodes!r}.")
+    levels = dist.sample(np.random.default_rng(seed), int(episodes))
+    return evaluate_levels(policy, levels, dist, num_envs=num_envs, progress=progress, with_best=with_best)
 
 
 def evaluate_levels(policy, levels: LevelBatch | list[Level], dist: LevelDistribution | Mixture,
-                    with_best: bool = True) -> Evaluation:
-    """Play each of `levels` once (all at once, as one batch), so policies can be compared on the same
-    episodes. Uses `rules.Game`; records are in the order of `levels`."""
-    levels = [levels[i] for i in range(len(levels))]
-    games = [Game(level, dist) for level in levels]
-    n = len(games)
+                    num_envs: int = 64, progress: bool = False, with_best: bool = True) -> Evaluation:
+    """Play each of `levels` once, `num_envs` at a time on the batched environment.
+
+    Records are in the order of `levels`. `policy.reset(None)` is called first (which reseeds a
+    stochastic policy) and `policy.reset(done)` after every step in which games finished.
+    """
+    if isinstance(levels, list):
+        levels = LevelBatch.stack(levels)
+    total = len(levels)
+    if total < 1:
+        raise ValueError("evaluate_levels: no levels to play.")
+    n = min(int(num_envs), total)
+    env = VecChestsAndKeys(dist, n, seed=0)  # its own level draws are never used: we load ours
+    playing = np.arange(n)  # game i plays levels[playing[i]]; total means it has finished its share
+    env.load(np.arange(n), levels.take(playing))
+    next_level = n
     returns = np.zeros(n)
-    active = np.ones(n, dtype=bool)
+    results: dict[int, tuple] = {}
     _reset(policy, None)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total, desc=getattr(policy, "name", "policy"), unit="ep")
     t0 = time.perf_counter()
-    while active.any():
-        parts = [g.boards() for g in games]
-        boards = Boards(*(np.concatenate([getattr(p, name) for p in parts])
-                          for name in ("walls", "keys", "chests", "ghosts", "agent", "keys_held")))
-        obs = np.stack([g.observe() for g in games])
-        actions = np.asarray(policy(obs, boards))
-        for i in np.flatnonzero(active):
-            reward, terminated, truncated = games[i].step(int(actions[i]))
-            returns[i] += reward
-            if terminated or truncated:
-                active[i] = False
+    obs = env.observe()
+    while len(results) < total:
+        actions = np.asarray(policy(obs, env.boards()))
+        obs, reward, terminated, truncated, info = env.step(actions.astype(np.int64, copy=False))
+        returns += reward
+        done = np.flatnonzero(terminated | truncated)
+        if not len(done):
+            continue
+        for i in done:
+            if playing[i] < total:
+                results[int(playing[i])] = (returns[i], {name: info[name][i] for name in _COUNTERS})
+                if bar is not None:
+                    bar.update(1)
+            returns[i] = 0.0
+            playing[i], next_level = (next_level, next_level + 1) if next_level < total else (total, next_level)
+        fresh = done[playing[done] < total]
+        if len(fresh):
+            env.load(fresh, levels.take(playing[fresh]))
+            obs = env.observe()
+        mask = np.zeros(n, dtype=bool)
+        mask[done] = True
+        _reset(policy, mask)
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - t0
     records: dict[str, list] = {name: [] for name in RECORD_KEYS}
-    for i, g in enumerate(games):
-        info = g.info()
-        _add(records, returns[i], info, cached_best_chests(levels[i], dist) if with_best else 0)
-    return _finish(records, policy, time.perf_counter() - t0)
+    for k in range(total):
+        ret, counters = results[k]
+        _add(records, ret, counters, cached_best_chests(levels[k], dist) if with_best else 0)
+    return _finish(records, policy, seconds)

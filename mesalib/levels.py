@@ -52,6 +52,18 @@ class LevelBatch:
         r, c = self.agent[i]
         return Level(self.walls[i], self.keys[i], self.chests[i], self.ghosts[i], (int(r), int(c)))
 
+    def take(self, indices) -> LevelBatch:
+        """The levels at `indices`, as a batch."""
+        return LevelBatch(self.walls[indices], self.keys[indices], self.chests[indices],
+                          self.ghosts[indices], self.agent[indices])
+
+    @staticmethod
+    def stack(levels: list[Level]) -> LevelBatch:
+        """A batch from single levels (for example hand-made ones)."""
+        return LevelBatch(*(np.stack([getattr(lv, name) for lv in levels])
+                            for name in ("walls", "keys", "chests", "ghosts")),
+                          np.array([lv.agent for lv in levels], dtype=np.int64).reshape(-1, 2))
+
 
 @dataclass(frozen=True)
 class Boards:

@@ -54,13 +54,13 @@ class VecChestsAndKeys:
             self._windows = sliding_window_view(self.planes, (dist.view, dist.view), axis=(2, 3))
             self._windows = self._windows.transpose(0, 2, 3, 1, 4, 5)
         self.rng = np.random.default_rng(seed)
-        self._load(self._rows, dist.sample(self.rng, b))
+        self.load(self._rows, dist.sample(self.rng, b))
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Start every game on a new level; with a seed, also restart the random generator."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        self._load(self._rows, self.dist.sample(self.rng, self.num_envs))
+        self.load(self._rows, self.dist.sample(self.rng, self.num_envs))
         return self.observe()
 
     def step(self, actions, final_obs: bool = False):
@@ -119,7 +119,7 @@ class VecChestsAndKeys:
             info["final_obs"] = np.zeros((self.num_envs, *self.observation_shape), np.uint8)
             info["final_obs"][done] = self.observe()[done]
         if len(done):
-            self._load(done, d.sample(self.rng, len(done)))
+            self.load(done, d.sample(self.rng, len(done)))
         return self.observe(), reward, terminated, truncated, info
 
     def observe(self) -> np.ndarray:
@@ -146,8 +146,13 @@ class VecChestsAndKeys:
         """Each agent's (row, col) on the unpadded board, shape (num_envs, 2)."""
         return np.stack(np.divmod(self._pos, self._width), axis=1) - self.pad
 
-    def _load(self, idx: np.ndarray, levels: LevelBatch) -> None:
-        """Put fresh levels into the games `idx` and zero their counters."""
+    def load(self, idx: np.ndarray, levels: LevelBatch) -> None:
+        """Start new episodes in games `idx` on the given levels (counters zeroed); call `observe()`
+        afterwards for their observations. Evaluation uses it to show every policy the same levels."""
+        idx = np.asarray(idx)
+        if levels.walls.shape[1:] != (self.dist.size, self.dist.size) or len(levels) != len(idx):
+            raise ValueError(f"load: need {len(idx)} levels of size {self.dist.size}x{self.dist.size}; "
+                             f"got {len(levels)} of shape {levels.walls.shape[1:]}.")
         self.planes[idx] = 0
         self.planes[idx, WALL] = 1  # the padding is wall
         self.grid[idx, WALL] = levels.walls

@@ -88,3 +88,13 @@ def test_game_rejects_bad_actions():
         with pytest.raises(ValueError, match="action must be an integer in 0..3"):
             game.step(bad)
     assert game.steps == 0
+
+
+def test_load_starts_given_levels_and_rejects_the_wrong_size():
+    env = VecChestsAndKeys(TRAIN, 4, seed=0)
+    levels = TEST.sample(np.random.default_rng(1), 2)
+    env.load(np.array([1, 3]), levels)
+    assert env.level(1).keys.sum() == levels.keys[0].sum() and env.counters["steps"][[1, 3]].sum() == 0
+    np.testing.assert_array_equal(env.observe()[3], Game(levels[1], TRAIN).observe())
+    with pytest.raises(ValueError, match="9x9"):
+        env.load(np.array([0]), TRAIN.replace(size=7).sample(np.random.default_rng(0), 1))
