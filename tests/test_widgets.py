@@ -227,7 +227,7 @@ def test_dashboard_widget_mode_updates_progress_label_and_curves():
 
 def test_dashboard_as_a_real_training_callback():
     pytest.importorskip("torch")
-    from mesalib import ppo
+    ppo = pytest.importorskip("mesalib.ppo")  # the PPO module lands with the agents issue
 
     config = ppo.PPOConfig(dist=TRAIN.replace(size=6, keys=(1, 1), chests=(2, 2), max_steps=6, view=None),
                            num_envs=8, num_steps=16, hidden=16, total_steps=512, eval_every=2,
