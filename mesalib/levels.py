@@ -66,23 +66,11 @@ class LevelBatch:
 
 
 @dataclass(frozen=True)
-class Boards:
+class Boards(LevelBatch):
     """What the games look like right now, for code that reads the board instead of observations
-    (heuristic policies, planners, drawing). Grids have shape (n, size, size), the rest (n,) or (n, 2)."""
+    (heuristic policies, planners, drawing): the levels as they stand, plus the keys each agent holds."""
 
-    walls: np.ndarray
-    keys: np.ndarray
-    chests: np.ndarray
-    ghosts: np.ndarray
-    agent: np.ndarray
     keys_held: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.agent)
-
-    def __getitem__(self, i: int) -> Level:
-        r, c = self.agent[i]
-        return Level(self.walls[i], self.keys[i], self.chests[i], self.ghosts[i], (int(r), int(c)))
 
 
 @dataclass(frozen=True)
