@@ -62,6 +62,18 @@ _BEST_CACHE: dict[bytes, int] = {}
 _BEST_CACHE_MAX = 20_000
 
 
+def discounted_return(rewards, gamma: float) -> float:
+    """sum_t gamma**t * rewards[t]: what an agent with discount `gamma` collects from a reward sequence.
+
+    >>> discounted_return([0.0, 0.0, 1.0], 0.9)
+    0.81
+    """
+    total = 0.0
+    for reward in reversed(list(rewards)):
+        total = float(reward) + gamma * total
+    return round(total, 12)
+
+
 def cached_best_chests(level: Level, dist: LevelDistribution | Mixture) -> int:
     """`policies.best_chests`, remembered by the level's contents and the step limit."""
     key = (level.walls.tobytes() + level.keys.tobytes() + level.chests.tobytes()

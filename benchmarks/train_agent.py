@@ -1,0 +1,123 @@
+"""Training benchmark: does the default agent misgeneralize, reliably, and how fast does it train?
+
+For each seed, train the default `PPOConfig` (optionally changed with `--set field=value`; distribution
+fields such as `max_steps` or `view` go to the training levels), keep float16 snapshots at a few
+points of training, and measure each snapshot with `mesalib.criteria.misgeneralization_report`
+(1000 episodes per split by default). Prints, per seed and snapshot, the three criteria; then:
+
+- how many seeds pass all three at the end (the issue asks for at least 4 of 5);
+- the median over the first three seeds of the training wall time to the first passing snapshot
+  (the issue asks for at most 2 minutes on 2 cores; snapshots cost nothing to take, and evaluation
+  time is not counted);
+- the env share of training time and end-to-end env steps/s (the env should stay under 10%).
+
+    python benchmarks/train_agent.py                 # 5 seeds, about 10 minutes on 2 cores
+    python benchmarks/train_agent.py --seeds 0 --set max_steps=18 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import statistics
+import sys
+
+from mesalib.criteria import misgeneralization_report
+from mesalib.ppo import PPOConfig, matching_test, new_agent, train
+
+SNAPSHOT_FRACTIONS = (0.5, 0.67, 0.83, 1.0)
+
+
+def config_with(settings: list[str], seed: int) -> PPOConfig:
+    cfg = PPOConfig(seed=seed, eval_every=0)
+    dist_fields = {f.name for f in dataclasses.fields(cfg.dist)}
+    config_changes, dist_changes = {}, {}
+    for item in settings:
+        name, _, text = item.partition("=")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        (dist_changes if name in dist_fields else config_changes)[name] = value
+    if dist_changes:
+        dist = cfg.dist.replace(**dist_changes)
+        config_changes.update(dist=dist, test_dist=matching_test(dist))
+    return cfg.replace(**config_changes)
+
+
+def train_with_snapshots(cfg: PPOConfig):
+    """Train; return (final agent, [(env_steps, seconds, agent snapshot)])."""
+    agent = new_agent(cfg)
+    marks = sorted({max(1, round(f * cfg.num_updates)) for f in SNAPSHOT_FRACTIONS})
+    snapshots = []
+
+    def snapshot(record):
+        if record["update"] in marks:
+            state = {k: v.detach().half().float() for k, v in agent.net.state_dict().items()}
+            snapshots.append((record["env_steps"], record["time"], state))
+
+    agent, _ = train(cfg, progress=True, callback=snapshot, agent=agent)
+    out = []
+    for steps, seconds, state in snapshots:
+        copy = new_agent(cfg)
+        copy.net.load_state_dict(state)
+        copy.net.eval()
+        out.append((steps, seconds, copy))
+    return agent, out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--set", dest="settings", nargs="*", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--eval-seed", type=int, default=0)
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args(argv)
+
+    runs = []
+    for seed in args.seeds:
+        cfg = config_with(args.settings, seed)
+        agent, snapshots = train_with_snapshots(cfg)
+        stats = agent.stats
+        print(f"\nseed {seed}: {stats['env_steps'] / 1e6:.2f}M env steps in {stats['wall_time_s']:.0f} s "
+              f"({stats['steps_per_s'] / 1e3:.1f}k steps/s end to end, env {stats['env_time_share']:.0%} "
+              f"of training time, {stats['threads']} torch threads)")
+        run = {"seed": seed, "stats": stats, "snapshots": []}
+        for steps, seconds, snap in snapshots:
+            report = misgeneralization_report(snap, cfg.dist, args.episodes, seed=args.eval_seed)
+            print(f"  snapshot at {steps / 1e6:.2f}M steps, {seconds:.0f} s: "
+                  f"{'PASSES' if report.misgeneralizes else 'fails'}")
+            print("    " + report.table().replace("\n", "\n    "))
+            run["snapshots"].append({"env_steps": steps, "seconds": seconds, **report.to_dict()})
+        runs.append(run)
+
+    final_pass = [r["snapshots"][-1]["misgeneralizes"] for r in runs]
+    first_pass = [next((s["seconds"] for s in r["snapshots"] if s["misgeneralizes"]), None) for r in runs]
+    print("\n| seed | TRAIN chests / ktc | TEST chests / ktc | TEST keys / nearest_key | chest seeking | "
+          "passes at end | first passing snapshot | wall s | env share | steps/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r, t in zip(runs, first_pass):
+        s, st = r["snapshots"][-1], r["stats"]
+        q = s["ratios"]
+        print(f"| {r['seed']} | {q['train_chests']:.3f} | {q['test_chests']:.3f} | {q['test_keys']:.3f} | "
+              f"{q['chest_seeking']:.3f} | {'yes' if s['misgeneralizes'] else 'no'} | "
+              f"{'never' if t is None else f'{t:.0f} s'} | {st['wall_time_s']:.0f} | "
+              f"{st['env_time_share']:.0%} | {st['steps_per_s'] / 1e3:.1f}k |")
+    print(f"\nseeds passing all three criteria at the end: {sum(final_pass)} of {len(runs)} (want >= 4 of 5)")
+    first3 = [t if t is not None else float("inf") for t in first_pass[:3]]
+    median = statistics.median(first3)
+    print(f"median over the first {len(first3)} seeds of the time to a passing snapshot: "
+          f"{median:.0f} s (want <= 120 s; aim 60 s)")
+    print(f"env share of training time: {statistics.median(r['stats']['env_time_share'] for r in runs):.0%} "
+          f"(median); end-to-end {statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"settings": args.settings, "runs": runs}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The check machinery, and that every exercise in `mesalib.checks` is wired into its notebook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from mesalib import checks
+from mesalib.checks import Case, CheckFailed, Exercise, close_number, same_array
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = checks.all_exercises()
+
+
+def _notebook_exercises() -> dict[str, tuple[str, int, dict]]:
+    found = {}
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            meta = cell.metadata.get("mesalib", {})
+            if "exercise" in meta:
+                assert meta["exercise"] not in found, f"{meta['exercise']} appears twice"
+                following = nb.cells[i + 1].metadata.get("mesalib", {}) if i + 1 < len(nb.cells) else {}
+                found[meta["exercise"]] = (path.name, meta.get("points"), following)
+    return found
+
+
+def test_every_exercise_has_one_notebook_cell_with_its_points_and_a_check_right_after():
+    in_notebooks = _notebook_exercises()
+    assert set(in_notebooks) == set(EXERCISES), "exercises in mesalib.checks and in solutions/ differ"
+    for ex_id, (name, points, following) in in_notebooks.items():
+        exercise = EXERCISES[ex_id]
+        assert name.startswith(exercise.lesson + "_"), (ex_id, name)
+        assert points == exercise.points, f"{ex_id}: the notebook says {points} points, the check {exercise.points}"
+        assert following.get("check") == ex_id, f"{ex_id}: the cell after the exercise must be its check"
+
+
+@pytest.mark.parametrize("ex_id", sorted(EXERCISES))
+def test_reference_passes_and_stub_fails(ex_id):
+    exercise = EXERCISES[ex_id]
+    assert exercise.run(lambda **kw: exercise.reference(**kw)).ok
+    assert exercise.run(lambda **kw: exercise.reference(**kw), seed=123).ok
+
+    def stub(**kwargs):
+        raise NotImplementedError("Exercise: replace this line with your code.")
+
+    outcome = exercise.run(stub)
+    assert not outcome.ok and "not implemented" in outcome.failure
+    assert not exercise.run(exercise.reference).ok  # handing in the library's function is refused
+    assert len(exercise.cases(0)) >= 10
+    # The random cases depend on the seed (the grader draws hidden ones from its own).
+    assert repr(exercise.cases(1)) != repr(exercise.cases(2))
+
+
+def test_failure_report_names_case_expected_actual_and_hint(capsys):
+    ex = Exercise("99", "double", 1, reference=lambda x: 2 * x,
+                  fixed_cases=lambda: [Case({"x": 3}, "three")],
+                  random_cases=lambda rng, n: [Case({"x": int(v)}) for v in rng.integers(0, 9, n)],
+                  hint="multiply by two", compare=close_number, n_random=5)
+    with pytest.raises(CheckFailed):
+        ex(lambda x: x + 2)  # right for x = 2 only
+    out = capsys.readouterr().out
+    assert "Case (three):" in out and "x = 3" in out and "Expected:\n    6" in out
+    assert "Got:\n    5" in out and "Hint: multiply by two" in out
+    assert ex(lambda x: x * 2).ok
+    assert "all 6 cases pass" in capsys.readouterr().out
+
+
+def test_an_exception_in_the_learners_code_is_reported_not_raised():
+    ex = Exercise("99", "inc", 1, reference=lambda x: x + 1, fixed_cases=lambda: [Case({"x": 1})],
+                  random_cases=lambda rng, n: [], hint="add one", compare=close_number)
+    outcome = ex.run(lambda x: 1 / 0)
+    assert not outcome.ok and "ZeroDivisionError" in outcome.failure
+
+
+class EqualsAnything:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+
+def test_comparisons_refuse_objects_that_claim_equality():
+    assert same_array(np.zeros(3), EqualsAnything()) is not None
+    assert close_number(1.0, EqualsAnything()) is not None
+    assert same_array(np.ones((2, 2), bool), [[1, 1], [1, 1]]) is None
+    assert same_array(np.ones(2), np.ones(3)) == "shape (3,), expected (2,)"
+    assert "1 of 2 values differ" in same_array(np.array([1.0, 2.0]), np.array([1.0, 2.5]))
+    assert close_number(1.0, True) is not None
+    assert close_number(0.81, 0.81 + 1e-12) is None and close_number(0.81, 0.8) is not None
