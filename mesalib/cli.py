@@ -44,6 +44,96 @@ def _lessons(args: argparse.Namespace) -> int:
     return 0
 
 
+SUMMARY_KEYS = ("return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps")
+
+
+def resolve_agent(name: str, dist, seed: int = 0):
+    """A policy from its name: a heuristic or planner (`policies.POLICIES`), a shipped checkpoint's
+    name (`checkpoints.names()`), or the path of a checkpoint file."""
+    from . import checkpoints
+    from .policies import POLICIES
+
+    if name in POLICIES:
+        return POLICIES[name](seed=seed, dist=dist)
+    if name in checkpoints.RECIPES or name.endswith(".pt") or "/" in name:
+        return checkpoints.load(name, seed=seed)
+    raise ValueError(f"unknown agent {name!r}: use a policy ({', '.join(POLICIES)}), a shipped checkpoint "
+                     f"({', '.join(checkpoints.names())}) or the path of a .pt file.")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .criteria import split_distributions
+    from .evaluate import evaluate
+    from .levels import TRAIN
+
+    try:
+        probe = resolve_agent(args.agent, TRAIN, args.seed)
+        base = probe.ppo_config().dist if hasattr(probe, "ppo_config") else TRAIN
+        split = split_distributions(base)[args.on]
+        if args.ghosts:
+            split = split.replace(ghost_chests=True)
+        policy = resolve_agent(args.agent, split, args.seed)  # the planner needs the step limit
+        result = evaluate(policy, split, args.episodes, seed=args.seed, progress=not args.json,
+                          with_best=args.best)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = result.summary()
+    if args.json:
+        keys = SUMMARY_KEYS + (("fraction_of_best",) if args.best else ())
+        print(json.dumps({k: summary[k] for k in keys} | {"episodes": summary["episodes"], "agent": args.agent,
+                                                            "on": args.on, "seed": args.seed}))
+    else:
+        print(f"{args.agent} on {args.on.upper()} ({args.episodes} episodes, seed {args.seed}):")
+        for k in SUMMARY_KEYS + (("fraction_of_best",) if args.best else ()):
+            print(f"  {k:20s} {summary[k]:.3f}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .ppo import PPOConfig, train
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to overwrite it or choose another --out.", file=sys.stderr)
+        return 2
+    if not out.parent.is_dir():
+        print(f"error: the folder {out.parent} does not exist; create it first.", file=sys.stderr)
+        return 2
+    config = PPOConfig(seed=args.seed)
+    if args.total_steps:
+        config = config.replace(total_steps=args.total_steps)
+    agent, history = train(config, progress=True)
+    agent.save(out)
+    last = history[-1]
+    print(f"saved {out}: {agent.stats['env_steps']:,} env steps in {agent.stats['wall_time_s']:.0f} s; "
+          f"greedy TEST chests {last['test_eval']['chests_opened']:.2f}, keys {last['test_eval']['keys_collected']:.2f}")
+    return 0
+
+
+def _checkpoints(args: argparse.Namespace) -> int:
+    from . import checkpoints
+
+    if args.regenerate:
+        try:
+            checkpoints.regenerate(args.only or None)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    recorded = checkpoints.catalog()
+    for name in checkpoints.names(shipped_only=False):
+        entry = recorded.get(name, {})
+        verdict = ("misgeneralizes" if entry.get("misgeneralizes") else "generalizes or fails") if entry else "not measured"
+        ratios = entry.get("ratios", {})
+        figures = (f"TEST chests/ktc {ratios['test_chests']:.2f}, TEST keys/nk {ratios['test_keys']:.2f}"
+                   if ratios else "")
+        print(f"{name:18s} {'file' if checkpoints.RECIPES[name].shipped else 'data':4s} {verdict:22s} {figures}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +144,26 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--check", action="store_true", help="only report stale lessons (exit 1)")
     lessons.add_argument("--root", default=".", help="the repository root (default: here)")
     lessons.set_defaults(run=_lessons)
+    ev = sub.add_parser("evaluate", help="play an agent on TRAIN or TEST levels and print the means")
+    ev.add_argument("agent", help="random, nearest_key, key_then_chest, wall_follower, planner, a shipped "
+                                  "checkpoint (default, ...) or a checkpoint path")
+    ev.add_argument("--on", choices=("train", "test"), default="test")
+    ev.add_argument("--episodes", type=int, default=1000)
+    ev.add_argument("--seed", type=int, default=0, help="draws the levels (same seed, same levels)")
+    ev.add_argument("--ghosts", action="store_true", help="add invisible ghost chests (hidden-chest test)")
+    ev.add_argument("--best", action="store_true", help="also the fraction of the planner's best (slower)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ev.set_defaults(run=_evaluate)
+    tr = sub.add_parser("train", help="train the default agent and save a checkpoint")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    tr.add_argument("--total-steps", type=int, default=0, help="override PPOConfig.total_steps")
+    tr.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    tr.set_defaults(run=_train)
+    ck = sub.add_parser("checkpoints", help="list the shipped agents, or --regenerate them")
+    ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 40 min)")
+    ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
+    ck.set_defaults(run=_checkpoints)
     return parser
 
 

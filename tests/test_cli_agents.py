@@ -1,0 +1,60 @@
+"""`mesalib evaluate`, `mesalib train` and `mesalib checkpoints` from the shell's point of view."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mesalib import checkpoints
+from mesalib.cli import main
+
+
+def run_json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_a_policy_prints_the_summary_keys(capsys):
+    out = run_json(capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    assert {"return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps"} <= set(out)
+    again = run_json(capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    assert out == again  # same seed, same levels, same numbers
+    other = run_json(capsys, "evaluate", "nearest_key", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    assert other["keys_collected"] > out["keys_collected"] and other["chests_opened"] < out["chests_opened"]
+
+
+def test_evaluate_ghosts_and_the_planner(capsys):
+    ghost = run_json(capsys, "evaluate", "nearest_key", "--on", "test", "--ghosts", "--episodes", "40", "--json")
+    assert ghost["ghost_chests_opened"] > 0
+    best = run_json(capsys, "evaluate", "planner", "--on", "train", "--episodes", "20", "--best", "--json")
+    assert best["fraction_of_best"] == pytest.approx(1.0)
+
+
+def test_unknown_agent_and_missing_file_are_clear_errors(capsys, tmp_path):
+    assert main(["evaluate", "chest_lover", "--episodes", "5"]) == 2
+    assert "unknown agent 'chest_lover'" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "none.pt"), "--episodes", "5"]) == 2
+    assert "No checkpoint" in capsys.readouterr().err
+
+
+def test_train_writes_a_checkpoint_that_evaluate_reads(capsys, tmp_path):
+    out = tmp_path / "agent.pt"
+    assert main(["train", "--seed", "1", "--out", str(out), "--total-steps", "4096"]) == 0
+    assert out.exists() and "saved" in capsys.readouterr().out
+    result = run_json(capsys, "evaluate", str(out), "--on", "train", "--episodes", "20", "--json")
+    assert result["episodes"] == 20
+    assert main(["train", "--out", str(out)]) == 2  # never overwrites silently
+    assert "--force" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "no" / "such" / "dir.pt")]) == 2
+
+
+def test_checkpoint_listing(capsys):
+    assert main(["checkpoints"]) == 0
+    listing = capsys.readouterr().out
+    for name in checkpoints.names(shipped_only=False):
+        assert name in listing
+    with pytest.raises(ValueError, match="No checkpoint named"):
+        checkpoints.load("nonexistent")
+    with pytest.raises(ValueError, match="not shipped"):
+        checkpoints.load("default_seed1")
