@@ -166,3 +166,87 @@ class _Planes:
             return self.all.copy()
         r, c = agent  # in padded coordinates the window starts at the agent's own cell
         return self.all[:, r:r + self.view, c:c + self.view].copy()
+
+
+# --------------------------------------------------------------------------------------------------
+# The rules as pure functions on arrays (the library references for lesson 1's exercises). They run
+# a `Game`, so they cannot drift from it.
+
+def step_arrays(walls, keys, chests, agent, keys_held: int, action: int):
+    """One step of the rules on plain arrays; nothing passed in is modified.
+
+    walls, keys, chests: bool arrays of shape (size, size), border cells walls, at most one item per
+    cell; agent: (row, col); keys_held: keys carried; action: 0..3 (UP, RIGHT, DOWN, LEFT).
+    Returns `(keys, chests, agent, keys_held, reward)`: new bool arrays, the new (row, col) as a tuple
+    of ints, the new count, and the reward as a float (1.0 when a chest was opened, else 0.0: no step
+    or wall-bump penalties here).
+
+    >>> walls = np.ones((5, 5), bool); walls[1, 1:4] = False  # one corridor of three cells
+    >>> keys, chests = np.zeros((5, 5), bool), np.zeros((5, 5), bool)
+    >>> keys[1, 2] = chests[1, 3] = True
+    >>> k, c, agent, held, reward = step_arrays(walls, keys, chests, (1, 1), 0, Action.RIGHT)
+    >>> agent, held, reward, bool(k.any())
+    ((1, 2), 1, 0.0, False)
+    >>> step_arrays(walls, k, c, agent, held, Action.RIGHT)[2:]
+    ((1, 3), 0, 1.0)
+    """
+    walls = np.asarray(walls, bool)
+    ghosts = np.zeros_like(walls)
+    agent = (int(agent[0]), int(agent[1]))
+    game = Game(Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), ghosts, agent), _PLAIN)
+    game.keys_held = int(keys_held)
+    reward, _, _ = game.step(action)
+    level = game.level()
+    return level.keys, level.chests, level.agent, game.keys_held, float(reward) + 0.0
+
+
+def can_open_more(keys, chests, keys_held):
+    """Whether some chest can still be opened (the episode goes on): a chest is left, and a key is
+    held or lying on the board. This is `Game.can_open_more` for one board or a batch.
+
+    keys, chests: bool arrays of shape (..., size, size); keys_held: int or array of shape (...).
+    Returns a bool (one board) or a bool array of shape (...) (a batch).
+
+    >>> none, one = np.zeros((3, 3), bool), np.eye(3, dtype=bool)
+    >>> can_open_more(none, one, 1), can_open_more(none, one, 0), can_open_more(one, none, 5)
+    (True, False, False)
+    >>> can_open_more(np.stack([none, one]), np.stack([one, one]), np.array([0, 0]))
+    array([False,  True])
+    """
+    keys, chests = np.asarray(keys, bool), np.asarray(chests, bool)
+    out = chests.any(axis=(-2, -1)) & ((np.asarray(keys_held) > 0) | keys.any(axis=(-2, -1)))
+    return bool(out) if out.ndim == 0 else out
+
+
+def observe_arrays(walls, keys, chests, agent, view: int | None = 17, keys_held: int = 0,
+                   inventory_planes: int = 0) -> np.ndarray:
+    """What the agent observes: `Game.observe` for a board given as arrays.
+
+    walls, keys, chests: bool arrays of shape (size, size); agent: (row, col); view: the side of the
+    egocentric window (odd), or None for the whole grid. Returns uint8 planes of shape
+    (4 + inventory_planes, view, view): walls, keys, chests, agent, then the inventory planes
+    (plane 4 + i is all ones when more than i keys are held). Cells beyond the grid show as walls.
+
+    >>> walls = np.ones((5, 5), bool); walls[1:-1, 1:-1] = False
+    >>> keys = np.zeros((5, 5), bool); keys[1, 2] = True
+    >>> obs = observe_arrays(walls, keys, np.zeros((5, 5), bool), (1, 1), view=3)
+    >>> obs[0], obs[1], obs[3]
+    (array([[1, 1, 1],
+           [1, 0, 0],
+           [1, 0, 0]], dtype=uint8), array([[0, 0, 0],
+           [0, 0, 1],
+           [0, 0, 0]], dtype=uint8), array([[0, 0, 0],
+           [0, 1, 0],
+           [0, 0, 0]], dtype=uint8))
+    """
+    walls = np.asarray(walls, bool)
+    dist = _PLAIN.replace(view=view, inventory_planes=int(inventory_planes))
+    agent = (int(agent[0]), int(agent[1]))
+    game = Game(Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), np.zeros_like(walls), agent), dist)
+    game._planes.show_inventory(int(keys_held))
+    return game.observe()
+
+
+_PLAIN = LevelDistribution(view=None)
+"""Settings for the pure functions above: no penalties, whole-grid planes. (A `Game` takes its board's
+size from the level, so this one distribution serves boards of any size.)"""

@@ -92,3 +92,73 @@ def test_observation_planes_allocentric_and_egocentric():
     obs = ego.observe()
     assert obs[4].all() and not obs[5].any()  # one key held: first inventory plane on
     assert obs[CHEST, 2, 3] == 1
+
+
+# The pure-function forms of the rules (lesson 1's references) agree with `Game` everywhere.
+
+def test_step_arrays_follows_a_game_and_leaves_its_inputs_alone():
+    import doctest
+
+    from mesalib import rules
+    from mesalib.levels import TEST, LevelDistribution
+    from mesalib.rules import step_arrays
+
+    rng = np.random.default_rng(0)
+    dists = [TRAIN, TEST, LevelDistribution(size=7, layout="maze", keys=(1, 4), chests=(1, 4))]
+    for d in dists:
+        for level in d.sample(rng, 20):
+            game = Game(level, d.replace(max_steps=1000))
+            keys, chests, agent, held = level.keys.copy(), level.chests.copy(), level.agent, 0
+            for action in rng.integers(0, 4, size=40):
+                before = (keys.copy(), chests.copy())
+                out = step_arrays(level.walls, keys, chests, agent, held, int(action))
+                np.testing.assert_array_equal(keys, before[0])  # inputs unchanged
+                np.testing.assert_array_equal(chests, before[1])
+                reward, _, _ = game.step(int(action))
+                now = game.level()
+                keys, chests, agent, held, got = out
+                np.testing.assert_array_equal(keys, now.keys)
+                np.testing.assert_array_equal(chests, now.chests)
+                assert agent == game.agent and held == game.keys_held and got == reward
+                assert type(agent[0]) is int and type(got) is float
+    for fn in (rules.step_arrays, rules.can_open_more, rules.observe_arrays):
+        finder = doctest.DocTestFinder()
+        for test in finder.find(fn, globs={"np": np, "Action": Action, fn.__name__: fn}):
+            assert doctest.DocTestRunner().run(test).failed == 0, fn.__name__
+
+
+def test_can_open_more_matches_the_game_for_one_board_and_a_batch():
+    from mesalib.levels import TEST
+    from mesalib.rules import can_open_more
+
+    rng = np.random.default_rng(1)
+    levels = TEST.sample(rng, 30)
+    keys = levels.keys & (rng.random(levels.keys.shape) < 0.1)
+    chests = levels.chests & (rng.random(levels.chests.shape) < 0.5)
+    held = rng.integers(0, 2, size=30)
+    batch = can_open_more(keys, chests, held)
+    assert batch.shape == (30,) and batch.dtype == bool and 0 < batch.sum() < 30
+    for i in range(30):
+        game = Game(Level(levels.walls[i], keys[i], chests[i], levels.ghosts[i], levels[i].agent), TEST)
+        game.keys_held = int(held[i])
+        assert can_open_more(keys[i], chests[i], int(held[i])) is game.can_open_more() is bool(batch[i])
+
+
+def test_observe_arrays_is_what_a_game_observes():
+    from mesalib.rules import observe_arrays
+
+    rng = np.random.default_rng(2)
+    for view, planes in [(None, 0), (17, 0), (7, 2), (1, 1), (3, 3)]:
+        d = TRAIN.replace(view=view, inventory_planes=planes, max_steps=1000)
+        for level in d.sample(rng, 5):
+            game = Game(level, d)
+            for action in rng.integers(0, 4, size=15):
+                now = game.level()
+                obs = observe_arrays(now.walls, now.keys, now.chests, now.agent, view, game.keys_held, planes)
+                np.testing.assert_array_equal(obs, game.observe())
+                game.step(int(action))
+    walls = np.ones((5, 5), bool)
+    walls[1:-1, 1:-1] = False
+    empty = np.zeros((5, 5), bool)
+    obs = observe_arrays(walls, empty, empty, (2, 2), view=3, keys_held=2, inventory_planes=3)
+    assert obs.shape == (7, 3, 3) and obs[4].all() and obs[5].all() and not obs[6].any()
