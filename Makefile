@@ -19,7 +19,7 @@ course: setup  ## set up and open the course in JupyterLab at the first lesson
 	$(BIN)/jupyter lab lessons/00_welcome.ipynb
 
 test: setup  ## set up and run the whole test suite
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
+	MESALIB_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
 
 bench: setup  ## environment throughput, as ratios against Minigrid measured in the same run
 	$(BIN)/python benchmarks/env_throughput.py

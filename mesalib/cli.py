@@ -134,6 +134,24 @@ def _checkpoints(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from .grading import Limits, grade
+
+    if args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 16 or args.max_size_mb <= 0:
+        print("error: --jobs must be at least 1, --timeout and --max-size-mb positive, --memory-mb at least 16.",
+              file=sys.stderr)
+        return 2
+    limits = Limits(wall_s=args.timeout, cpu_s=args.cpu_time or args.timeout, memory_mb=args.memory_mb)
+    try:
+        grade(args.submissions, args.out, seed=args.seed, lesson=args.lesson, jobs=args.jobs, limits=limits,
+              lessons_dir=args.lessons_dir, max_bytes=int(args.max_size_mb * 2**20), resume=args.resume,
+              progress=not args.no_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 40 min)")
     ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
     ck.set_defaults(run=_checkpoints)
+    gr = sub.add_parser("grade", help="grade learners' exercise notebooks safely (gradebook, feedback, JSON)")
+    gr.add_argument("submissions", nargs="+", help="notebook files or folders, one per learner (a folder of "
+                                                   "folders is a class); the learner id is the folder or file name")
+    gr.add_argument("--out", required=True, help="folder for gradebook.csv, grades.json, feedback/ and records/")
+    gr.add_argument("--seed", type=int, required=True, help="draws the hidden cases (keep it secret)")
+    gr.add_argument("--lesson", help="the lesson to grade, like 02 (default: the one most submissions are of)")
+    gr.add_argument("--jobs", type=int, default=2, help="learners graded at once (default 2)")
+    gr.add_argument("--timeout", type=float, default=20.0, help="wall-clock seconds per exercise (default 20)")
+    gr.add_argument("--cpu-time", type=float, default=0.0, help="CPU seconds per exercise (default: --timeout)")
+    gr.add_argument("--memory-mb", type=int, default=1024, help="memory per exercise in MiB (default 1024)")
+    gr.add_argument("--max-size-mb", type=float, default=20.0, help="larger notebooks are not read (default 20)")
+    gr.add_argument("--lessons-dir", help="the official lessons/ folder (default: the repository's)")
+    gr.add_argument("--resume", action="store_true", help="keep the records of an earlier run into --out "
+                                                          "whose inputs are unchanged")
+    gr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gr.set_defaults(run=_grade)
     return parser
 
 

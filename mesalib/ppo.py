@@ -16,7 +16,6 @@ already belongs to the next episode and must not be bootstrapped from.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,11 @@ import torch
 import torch.nn.functional as F
 
 from .levels import TEST, TRAIN, LevelDistribution, Mixture
-from .nets import ActorCritic, make_network, sample_actions
+from .nets import ActorCritic, default_threads, make_network, sample_actions
 from .vecenv import VecChestsAndKeys
 
-DEFAULT_THREADS = max(1, min(2, os.cpu_count() or 1))
-"""Torch CPU threads used by default: two cores is what the course promises to need."""
+DEFAULT_THREADS = default_threads()
+"""Torch CPU threads for training: `MESALIB_THREADS`, else two (see `nets.default_threads`)."""
 
 EVAL_SEED = 20_240
 """Seed of the fixed evaluation levels used during training (the same for every run and seed)."""

@@ -59,7 +59,7 @@ class Game:
     def step(self, action: int) -> tuple[float, bool, bool]:
         """Apply one move; return (reward, terminated, truncated)."""
         dr, dc = MOVES[_checked(action)]
-        reward = -self.dist.step_penalty
+        reward = 0.0 - self.dist.step_penalty  # 0.0, not -0.0, without a penalty
         self.steps += 1
         target = (self.agent[0] + dr, self.agent[1] + dc)
         if self.walls[target]:

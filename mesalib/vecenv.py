@@ -80,7 +80,7 @@ class VecChestsAndKeys:
             raise ValueError(f"actions must be in 0..3 (UP, RIGHT, DOWN, LEFT); got {bad}.")
         d, c = self.dist, self.counters
         board, plane = self._flat, self._plane_size  # cell (b, k, r, c) is board[cell_b + k * plane]
-        reward = np.full(self.num_envs, -d.step_penalty, np.float32)
+        reward = np.full(self.num_envs, 0.0 - d.step_penalty, np.float32)
         c["steps"] += 1
 
         here = self._start + self._pos

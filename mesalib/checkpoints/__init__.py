@@ -50,7 +50,7 @@ class Recipe:
 
 def _recipes() -> dict[str, Recipe]:
     out = [
-        Recipe("default", "The default agent: PPOConfig() on TRAIN, seed 0. Misgeneralizes on TEST."),
+        Recipe("default", "The default agent: PPOConfig() trained on TRAIN with seed 0."),
         Recipe("inventory", "Sees the keys it holds (2 inventory planes: holds >= 1, holds >= 2).",
                dist={"inventory_planes": 2}),
         Recipe("view7", "Partial egocentric view: a 7x7 window around the agent.", dist={"view": 7}),
