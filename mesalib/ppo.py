@@ -88,9 +88,10 @@ class PPOConfig:
     total_steps: int = 1_500_000
     """Environment steps to train for (rounded up to whole updates)."""
     seed: int = 0
-    """Seeds torch, the sampling generator and the training levels: same seed, same numbers."""
+    """Seeds torch, the sampling generator and the training levels: same seed (and threads), same numbers."""
     threads: int = DEFAULT_THREADS
-    """Torch CPU threads (torch.set_num_threads) during training."""
+    """Torch CPU threads during training (`MESALIB_THREADS`, else 2). Results depend on it in the last
+    bits, so runs are reproducible for the same seed *and* thread count."""
     eval_every: int = 10
     """Evaluate greedily on fixed TRAIN and TEST batches every this many updates (0 = only at the end)."""
     eval_episodes: int = 200

@@ -14,6 +14,7 @@ there for more seeds than are shipped as files, to keep the package small.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,7 +131,6 @@ def regenerate(only: list[str] | None = None, progress: bool = True, episodes: i
         _recipe(name)
     out_dir = Path(out_dir)
     catalog_file = out_dir / "catalog.json"
-    entries = json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
     for name in todo:
         recipe = RECIPES[name]
         config = recipe.config()
@@ -139,13 +139,23 @@ def regenerate(only: list[str] | None = None, progress: bool = True, episodes: i
         if recipe.shipped:
             agent.save(out_dir / f"{name}.pt")
         report = misgeneralization_report(agent, config.dist, episodes, seed=0)
-        entries[name] = {"description": recipe.description, "seed": recipe.seed, "alpha": recipe.alpha,
-                         "dist": recipe.dist, "shipped": recipe.shipped, "stats": agent.stats,
-                         "ratios": report.ratios, "passed": report.passed,
-                         "misgeneralizes": report.misgeneralizes,
-                         "summaries": {p: report.summaries[p] for p in ("agent",)}}
-        catalog_file.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+        entry = {"description": recipe.description, "seed": recipe.seed, "alpha": recipe.alpha,
+                 "dist": recipe.dist, "shipped": recipe.shipped, "stats": agent.stats,
+                 "ratios": report.ratios, "passed": report.passed, "misgeneralizes": report.misgeneralizes,
+                 "summaries": {"agent": report.summaries["agent"]}}
+        entries = _merge_entry(catalog_file, name, entry)
         if progress:
             print(f"{name}: {'misgeneralizes' if report.misgeneralizes else 'does not misgeneralize'}\n"
                   + report.table())
+    return json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
+
+
+def _merge_entry(catalog_file: Path, name: str, entry: dict) -> dict:
+    """Add one entry to the catalog file, re-reading it first (two regenerations may run side by side)
+    and replacing it atomically (an interruption never leaves half a file)."""
+    entries = json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
+    entries[name] = entry
+    tmp = catalog_file.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, catalog_file)
     return entries
