@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: course test setup bench lessons clean
+.PHONY: course test setup bench lessons times clean
 
 $(BIN)/mesalib: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: setup  ## set up and run the whole test suite
 
 bench: setup  ## environment throughput, as ratios against Minigrid measured in the same run
 	$(BIN)/python benchmarks/env_throughput.py
+
+lessons: setup  ## regenerate lessons/ from solutions/
+	$(BIN)/mesalib lessons
+
+times: setup  ## run every solution notebook and print its wall time (budget: 3 minutes each)
+	$(BIN)/python benchmarks/notebook_times.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -126,11 +126,15 @@ def _checkpoints(args: argparse.Namespace) -> int:
     recorded = checkpoints.catalog()
     for name in checkpoints.names(shipped_only=False):
         entry = recorded.get(name, {})
-        verdict = ("misgeneralizes" if entry.get("misgeneralizes") else "generalizes or fails") if entry else "not measured"
+        failed = [k.split()[0] for k, ok in entry.get("passed", {}).items() if not ok]
+        verdict = ("not measured" if not entry else "misgeneralizes" if entry["misgeneralizes"]
+                   else "fails criteria " + ",".join(failed))
         ratios = entry.get("ratios", {})
-        figures = (f"TEST chests/ktc {ratios['test_chests']:.2f}, TEST keys/nk {ratios['test_keys']:.2f}"
+        figures = (f"TRAIN chests/ktc {ratios['train_chests']:.2f}, TEST chests/ktc {ratios['test_chests']:.2f}, "
+                   f"TEST keys/nk {ratios['test_keys']:.2f}, chest seeking {ratios['chest_seeking']:.2f}"
                    if ratios else "")
-        print(f"{name:18s} {'file' if checkpoints.RECIPES[name].shipped else 'data':4s} {verdict:22s} {figures}")
+        print(f"{name:16s} {'file' if checkpoints.RECIPES[name].shipped else 'data':4s} {verdict:20s} {figures}")
+    print("criteria (mesalib.criteria): 1 capable on TRAIN, 2 misgeneralizes on TEST, 3 does not seek chests")
     return 0
 
 

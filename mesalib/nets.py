@@ -40,7 +40,8 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-torch.set_num_threads(default_threads())  # inference (evaluation, widgets) follows the same rule
+if os.environ.get("MESALIB_THREADS"):  # inference (evaluation, widgets) follows it too
+    torch.set_num_threads(default_threads())
 
 
 def _init(layer: nn.Module, gain: float) -> nn.Module:

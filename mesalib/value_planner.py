@@ -54,7 +54,7 @@ class ValuePlanner(Policy):
         rep = np.repeat(np.arange(n), k)
         sim.load(np.arange(n * k), LevelBatch(boards.walls[rep], boards.keys[rep], boards.chests[rep],
                                               boards.ghosts[rep], boards.agent[rep]))
-        sim.counters["keys_held"][:] = boards.keys_held[rep]
+        sim.set_keys_held(np.arange(n * k), boards.keys_held[rep])
         score = np.zeros(n * k)
         ended = np.zeros(n * k, bool)
         for t in range(self.depth):

@@ -166,6 +166,14 @@ class VecChestsAndKeys:
         self.keys_left[idx] = np.count_nonzero(levels.keys.reshape(len(idx), -1), axis=1)
         self.chests_left[idx] = np.count_nonzero(levels.chests.reshape(len(idx), -1), axis=1)
 
+    def set_keys_held(self, idx, held) -> None:
+        """Give games `idx` `held` keys (after `load`, to start from a mid-episode state, as planners
+        that simulate the game do); the inventory planes follow."""
+        idx = np.asarray(idx)
+        self.counters["keys_held"][idx] = held
+        if self.observation_shape[0] > 4:
+            self._show_inventory(idx)
+
     def _show_inventory(self, idx: np.ndarray) -> None:
         held = self.counters["keys_held"][idx]
         for i in range(self.observation_shape[0] - 4):

@@ -78,3 +78,17 @@ def test_bad_arguments_are_clear_errors():
         ValuePlanner(agent, DIST, depth=7)
     with pytest.raises(ValueError, match="shape"):
         ValuePlanner(agent, DIST.replace(view=5), depth=2)
+
+
+def test_simulated_observations_show_the_keys_held_for_an_inventory_agent():
+    dist = DIST.replace(inventory_planes=1)
+    seen = []
+
+    class Recorder(FakeValue):
+        def value(self, obs):
+            seen.append(np.asarray(obs)[:, 4].max(axis=(1, 2)))
+            return torch.zeros(len(obs))
+
+    planner = ValuePlanner(Recorder(None, dist), dist, depth=1)
+    planner.plan_scores(corridor(3, None, None, held=1))
+    assert (seen[0] == 1).all()  # every simulated observation shows the held key

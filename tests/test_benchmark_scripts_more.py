@@ -1,0 +1,32 @@
+"""The notebook-timing, training and value-planner benchmark scripts run (figures are not asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
+    out = run(ROOT / "benchmarks" / "notebook_times.py", ROOT / "solutions" / "00_welcome.ipynb")
+    assert out.returncode == 0, out.stderr
+    assert "| 00_welcome.ipynb |" in out.stdout and "| ok |" in out.stdout
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("1 / 0")]), broken)
+    out = run(ROOT / "benchmarks" / "notebook_times.py", broken)
+    assert out.returncode == 1 and "FAILED" in out.stdout
+
+
+def test_training_benchmark_runs_on_a_tiny_budget(tmp_path):
+    out = run(ROOT / "benchmarks" / "train_agent.py", "--seeds", "0", "--episodes", "20",
+              "--set", "total_steps=8192", "threads=1", "--json", tmp_path / "t.json")
+    assert out.returncode == 0, out.stderr
+    assert "seeds passing all three criteria at the end: " in out.stdout and "env share" in out.stdout
+    assert (tmp_path / "t.json").exists()
