@@ -79,7 +79,7 @@ class LevelDistribution:
 
     Why these defaults: a 9x9 room with a 20-step limit is small enough to train on a laptop CPU in a
     minute, and the step limit is tight enough that "collect every key first" costs chests when keys
-    are plentiful (see DESIGN.md section 4b and the agents lesson). The egocentric view of the whole
+    are plentiful (see benchmarks/results/config_search.md and lesson 08). The egocentric view of the whole
     grid (17x17 around the agent) is what lets the key-collecting skill transfer to `TEST`.
     """
 

@@ -9,7 +9,7 @@ hidden layer as `features(obs)`, the activations the interpretability lessons pr
   layer. Fewer weights on large views, more arithmetic per sample.
 
 Sampling uses the Gumbel-max trick on the logits instead of `torch.distributions.Categorical`, whose
-construction and checks double the cost of a step at small batch sizes (DESIGN.md section 4).
+construction and checks double the cost of a step at small batch sizes (measured while building the course).
 """
 
 from __future__ import annotations

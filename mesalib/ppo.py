@@ -9,7 +9,7 @@ The two formulas lesson 04 turns into exercises are plain functions here:
 
 Conventions: `dones[t]` is true when the transition taken at step `t` ended its episode (terminated
 *or* truncated: the observation carries no clock, so a cut-off episode is treated as an ending, as in
-DESIGN.md section 4b). The environment resets in the same step, so the observation after a done step
+benchmarks/results/config_search.md). The environment resets in the same step, so the observation after a done step
 already belongs to the next episode and must not be bootstrapped from.
 """
 

@@ -91,3 +91,8 @@ def test_comparisons_refuse_objects_that_claim_equality():
     assert "1 of 2 values differ" in same_array(np.array([1.0, 2.0]), np.array([1.0, 2.5]))
     assert close_number(1.0, True) is not None
     assert close_number(0.81, 0.81 + 1e-12) is None and close_number(0.81, 0.8) is not None
+
+
+def test_nan_is_only_matched_by_nan():
+    assert close_number(float("nan"), float("nan")) is None
+    assert close_number(float("nan"), 0.5) is not None and close_number(0.5, float("nan")) is not None

@@ -4,7 +4,7 @@
 every shipped checkpoint and `describe(name)` says what it is. Each checkpoint is a recipe in `RECIPES`
 (a name, a seed and the changes to the default `PPOConfig`), so one command rebuilds them all:
 
-    mesalib checkpoints --regenerate          # about 35 minutes on 2 cores; --only NAME for one
+    mesalib checkpoints --regenerate    # ~2 min per recipe on an idle 2-core machine, ~40 min for all 20
 
 Regenerating also measures each agent with `mesalib.criteria` (1000 episodes per split) and writes
 the figures to `catalog.json` beside the checkpoints. The alpha sweep and the seed runs are recorded
@@ -105,7 +105,7 @@ def load(name: str, greedy: bool = True, seed: int = 0):
     recipe = _recipe(name)
     if not recipe.shipped:
         raise ValueError(f"{name!r} is recorded in the catalog but not shipped as a file; train it with "
-                         f"`mesalib checkpoints --regenerate --only {name}` (about 2 minutes).")
+                         f"`mesalib checkpoints --regenerate --only {name}` (about 2 minutes on an idle 2-core machine).")
     file = path(name)
     if not file.exists():
         raise FileNotFoundError(f"The checkpoint file {file} is missing from this installation; "

@@ -81,8 +81,8 @@ def close_number(expected, actual, tol: float = 1e-6) -> str | None:
         if not (isinstance(actual, np.ndarray) and actual.shape == () and actual.dtype.kind in "iuf"):
             return f"expected a number; got {type(actual).__name__}"
     a, e = float(actual), float(expected)
-    if np.isnan(e) and np.isnan(a):
-        return None
+    if np.isnan(e) or np.isnan(a):
+        return None if np.isnan(e) and np.isnan(a) else f"{a!r} instead of {e!r}"
     if not np.isfinite(a) or abs(a - e) > tol * max(1.0, abs(e)):
         return f"{a!r} instead of {e!r}"
     return None

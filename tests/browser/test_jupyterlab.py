@@ -5,7 +5,7 @@ Starts a fresh JupyterLab on 127.0.0.1 (free port, no token) in a temporary fold
 widget's RIGHT and DOWN buttons and types into its keyboard box, and checks that the board image and
 the status text change. Screenshots go to `test-artifacts/browser/`. The server is stopped by its PID.
 
-Pitfalls (DESIGN.md section 4): never `playwright install` (Chromium comes from apt), never await
+Pitfalls (found while building this test): never `playwright install` (Chromium comes from apt), never await
 `commands.execute` inside `page.evaluate` (it has no timeout: start it, then wait on the page).
 Skipped when Chromium or playwright is missing, except under CI=true, where that is a failure.
 """
