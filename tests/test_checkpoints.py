@@ -17,7 +17,7 @@ def test_shipped_checkpoint_loads_and_is_measured(name):
     # The checkpoint embeds the recipe's config (threads aside: they depend on the machine it ran on).
     assert agent.ppo_config().replace(threads=1) == recipe.config().replace(threads=1)
     assert name in CATALOG and CATALOG[name]["seed"] == recipe.seed
-    assert checkpoints.path(name).stat().st_size < 1_000_000
+    assert checkpoints.path(name).stat().st_size < 1_500_000  # float16 weights: small enough to ship
 
 
 def test_every_recipe_is_in_the_catalog():
