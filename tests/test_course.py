@@ -58,3 +58,22 @@ def test_build_then_check_then_detect_staleness(tmp_path, capsys):
     main(["lessons", "--root", str(tmp_path)])
     assert (tmp_path / "lessons" / "99_orphan.ipynb").exists()  # never deletes a learner's file
     assert "no solutions/99_orphan.ipynb" in capsys.readouterr().out
+
+
+def test_notebooks_are_committed_without_outputs():
+    for folder in ("solutions", "lessons"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    assert not cell.outputs and cell.execution_count is None, f"{folder}/{path.name} cell {i} has outputs"
+
+
+def test_every_lesson_opens_with_goals_and_time_and_ends_with_summary_questions_reading():
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        first = nb.cells[0].source
+        assert "Time:" in first or "time:" in first.lower(), f"{path.name}: say how long it takes"
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        for heading in ("## Summary", "## Discussion questions", "## Further reading"):
+            assert heading in text, f"{path.name}: missing {heading}"
