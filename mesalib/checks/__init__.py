@@ -153,6 +153,14 @@ class Exercise:
                 failure = self.report(case, actual, problem)
         return Outcome(self.id, passed, len(cases), failure)
 
+    def yours_or_reference(self, fn: Callable) -> Callable:
+        """`fn` once it passes this check; until then the library's reference, with a note. Lessons
+        use it so that the cells after an exercise run, and show the right pictures, before it is done."""
+        if self.run(fn).ok:
+            return fn
+        print(f"Note: your {self.name} does not pass its check yet; the cells below use the library's.")
+        return self.reference
+
     def report(self, case: Case, actual: Any, problem: str) -> str:
         label = f" ({case.label})" if case.label else ""
         return (f"Case{label}:\n{_indent(self.show(case))}\n"
