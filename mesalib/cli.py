@@ -20,7 +20,7 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"error: the benchmark script {script} is not here; run this from a clone of the "
               "repository (the benchmarks are not installed with the package).", file=sys.stderr)
         return 2
-    sys.argv = [str(script), "--seconds", str(args.seconds)]
+    sys.argv = [str(script), "--seconds", str(args.seconds), "--repeat", str(args.repeat)]
     runpy.run_path(str(script), run_name="__main__")
     return 0
 
@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="environment throughput against Minigrid (ratios)")
-    bench.add_argument("--seconds", type=float, default=3.0, help="measuring time per figure")
+    bench.add_argument("--seconds", type=float, default=1.0, help="measuring time per run")
+    bench.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
     bench.set_defaults(run=_bench)
     lessons = sub.add_parser("lessons", help="regenerate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true", help="only report stale lessons (exit 1)")

@@ -6,12 +6,19 @@ planes per game, padded with walls for the egocentric view, so an observation is
 When a game ends, it is replaced by a fresh level in the same step (Gymnasium's "same-step"
 autoreset): the returned observation is the new level's, and `info` still describes the episode
 that just ended.
+
+The padding is laid out so that the gather is cheap. Each padded row holds `pad` wall cells, then
+the board's cells; a window that runs past the right end of a row reads the next row's left walls,
+so a row needs one pad's width of walls, not two. When the view sees the whole board from anywhere
+(the default: 17 = 2 * 9 - 1), a row is exactly as wide as the view and the window around the agent
+is one contiguous run of bytes: the gather copies 4 blocks of 289 bytes per game instead of 68 rows
+of 17, about 4x faster (at 4096 games the whole step is 2.3x faster; `benchmarks/env_throughput.py`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .levels import Boards, Level, LevelBatch, LevelDistribution, Mixture
 from .rules import AGENT, CHEST, INFO_KEYS, KEY, MOVES, WALL, Action
@@ -28,31 +35,40 @@ class VecChestsAndKeys:
         self.dist = dist
         self.num_envs = int(num_envs)
         self.observation_shape = dist.observation_shape
-        self.pad = 0 if dist.view is None else dist.view // 2
-        n, p, b = dist.size, self.pad, self.num_envs
-        self.planes = np.zeros((b, self.observation_shape[0], n + 2 * p, n + 2 * p), np.uint8)
-        self.grid = self.planes[:, :, p:p + n, p:p + n]  # the unpadded board, a view
+        self.pad = p = 0 if dist.view is None else dist.view // 2
+        n, b = dist.size, self.num_envs
+        # A padded plane: `pad` rows of walls above and below the board; each row is `pad` walls, then
+        # the board's n cells, then walls up to the row width. With a view, one extra row of walls at
+        # the bottom holds the right edge of the last windows, which runs past the last row.
+        self._width = w = n + p if dist.view is None else max(n + p, dist.view)
+        height = n + 2 * p + (dist.view is not None)
+        self.planes = np.zeros((b, self.observation_shape[0], height, w), np.uint8)
+        self.grid = self.planes[:, :, p:p + n, p:p + n]  # the board, a view
         # Ghost chests live in the same padded layout as one plane, so one flat cell index serves both.
-        self._ghosts_padded = np.zeros((b, n + 2 * p, n + 2 * p), bool)
+        self._ghosts_padded = np.zeros((b, height, w), bool)
         self.ghosts = self._ghosts_padded[:, p:p + n, p:p + n]
         self._flat = self.planes.reshape(-1)
         self._ghosts_flat = self._ghosts_padded.reshape(-1)
-        self._width = n + 2 * p
-        self._plane_size = self._width ** 2
+        self._plane_size = height * w
         # Where each agent stands, as a flat index into one padded plane; game i's cell in plane k of
         # the flat board is `self._start[i] + k * self._plane_size + self._pos[i]`.
         self._pos = np.zeros(b, np.int64)
         self._start = np.arange(b) * self.observation_shape[0] * self._plane_size
         self._ghost_start = np.arange(b) * self._plane_size
-        self._moves = np.array([dr * self._width + dc for dr, dc in _DELTAS])
+        self._moves = np.array([dr * w + dc for dr, dc in _DELTAS])
         self.counters = {name: np.zeros(b, np.int64) for name in INFO_KEYS}
         self.keys_left = np.zeros(b, np.int64)
         self.chests_left = np.zeros(b, np.int64)
         self._rows = np.arange(b)
         if dist.view is not None:
-            # windows[i, r, c] is the view x view window whose top-left corner is padded cell (r, c).
-            self._windows = sliding_window_view(self.planes, (dist.view, dist.view), axis=(2, 3))
-            self._windows = self._windows.transpose(0, 2, 3, 1, 4, 5)
+            # _windows[i] is the observation whose top-left corner is byte i of the flat board: a
+            # read-only view (nothing is copied) that the observation gathers from, one index per game.
+            # The window around an agent starts `pad` rows up and `pad` cells left of it.
+            v, planes = dist.view, self.observation_shape[0]
+            last = self._flat.size - ((planes - 1) * self._plane_size + (v - 1) * w + v)
+            self._windows = as_strided(self._flat, shape=(last + 1, planes, v, v),
+                                       strides=(1, self._plane_size, w, 1), writeable=False)
+            self._corner = p * w + p
         self.rng = np.random.default_rng(seed)
         self.load(self._rows, dist.sample(self.rng, b))
 
@@ -126,8 +142,7 @@ class VecChestsAndKeys:
         """uint8 observations of shape (num_envs, *observation_shape)."""
         if self.dist.view is None:
             return self.planes.copy()
-        row, col = np.divmod(self._pos, self._width)  # padded coordinates: the window's top-left corner
-        return self._windows[self._rows, row - self.pad, col - self.pad]
+        return self._windows[self._start + self._pos - self._corner]
 
     def boards(self) -> Boards:
         """Every game's board as it is now (boolean copies), the form heuristic policies read."""

@@ -12,11 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_env_throughput_prints_ratios_against_minigrid(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"),
-                          "--seconds", "0.05", "--json", str(tmp_path / "r.json")],
+                          "--seconds", "0.05", "--repeat", "1", "--json", str(tmp_path / "r.json")],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "Minigrid DoorKey-8x8 (baseline)" in out.stdout and "x Minigrid" in out.stdout
     assert out.stdout.count("4096") >= 3 and "Targets:" in out.stdout
+    assert "Ceiling for the default view" in out.stdout and "of that ceiling" in out.stdout
     assert (tmp_path / "r.json").read_text().count("steps_per_s") == 8
 
 

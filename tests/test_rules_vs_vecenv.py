@@ -17,6 +17,10 @@ VARIANTS = {
     "penalties-maze-ghosts": TEST.replace(layout="maze", size=11, ghost_chests=True,
                                           wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30),
     "tiny": TRAIN.replace(size=5, keys=(1, 3), chests=(1, 3), max_steps=12, view=3, inventory_planes=1),
+    # The padded layout has three cases: rows as wide as the view (the default: 17 = 2 * 9 - 1), rows
+    # wider than the view (above: 11 + 8 > 17, and small views), and a view wider than it needs to be.
+    "view-wider-than-board": TRAIN.replace(size=7, view=15, inventory_planes=1),
+    "one-cell-view": TRAIN.replace(view=1),
 }
 
 
