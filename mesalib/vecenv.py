@@ -41,7 +41,7 @@ class VecChestsAndKeys:
         # the board's n cells, then walls up to the row width. With a view, one extra row of walls at
         # the bottom holds the right edge of the last windows, which runs past the last row.
         self._width = w = n + p if dist.view is None else max(n + p, dist.view)
-        height = n + 2 * p + (dist.view is not None)
+        height = n + 2 * p + (0 if dist.view is None else 1)
         self.planes = np.zeros((b, self.observation_shape[0], height, w), np.uint8)
         self.grid = self.planes[:, :, p:p + n, p:p + n]  # the board, a view
         # Ghost chests live in the same padded layout as one plane, so one flat cell index serves both.
