@@ -25,8 +25,8 @@ import gymnasium as gym
 import numpy as np
 
 import mesalib
-from mesalib.levels import TRAIN
-from mesalib.vecenv import VecChestsAndKeys
+from mesalib.env.levels import TRAIN
+from mesalib.env.vecenv import VecChestsAndKeys
 
 
 def steps_per_second(step, reset, seconds: float, repeat: int) -> float:
@@ -96,11 +96,20 @@ def main() -> None:
 
     timing = (args.seconds, args.repeat)
     baseline = gymnasium_single("MiniGrid-DoorKey-8x8-v0", *timing)
-    views = {"default": TRAIN, "allocentric 9x9": TRAIN.replace(view=None),
-             "egocentric 7x7": TRAIN.replace(view=7)}
+    views = {
+        "default": TRAIN,
+        "allocentric 9x9": TRAIN.replace(view=None),
+        "egocentric 7x7": TRAIN.replace(view=7),
+    }
     rows = [("Minigrid DoorKey-8x8 (baseline)", "1", "gymnasium.make", baseline)]
-    rows.append((f"Chests and Keys, default view ({TRAIN.view}x{TRAIN.view})", "1", "gymnasium.make",
-                 gymnasium_single("mesalib/ChestsAndKeys-Train-v0", *timing)))
+    rows.append(
+        (
+            f"Chests and Keys, default view ({TRAIN.view}x{TRAIN.view})",
+            "1",
+            "gymnasium.make",
+            gymnasium_single("mesalib/ChestsAndKeys-Train-v0", *timing),
+        )
+    )
     at_4096 = {}  # view name -> (row label, steps/s)
     for name, dist in views.items():
         label = f"Chests and Keys, {name}" + (f" ({dist.view}x{dist.view})" if name == "default" else "")
@@ -108,26 +117,34 @@ def main() -> None:
             rows.append((label, str(num_envs), "batched core", batched_core(dist, num_envs, *timing)))
         at_4096[name] = (label, rows[-1][3])
 
-    print(f"mesalib {mesalib.__version__}, numpy {np.__version__}, {platform.processor() or platform.machine()}, "
-          f"best of {args.repeat} x {args.seconds:g} s per figure; random actions, observations and resets "
-          "included\n")
+    print(
+        f"mesalib {mesalib.__version__}, numpy {np.__version__}, {platform.processor() or platform.machine()}, "
+        f"best of {args.repeat} x {args.seconds:g} s per figure; random actions, observations and resets "
+        "included\n"
+    )
     print(f"{'environment':<46} {'batch':>5}  {'via':<15} {'steps/s':>12} {'x Minigrid':>11}")
     for name, batch, via, rate in rows:
         print(f"{name:<46} {batch:>5}  {via:<15} {rate:>12,.0f} {rate / baseline:>10.1f}x")
     single = rows[1][3]
     print("\nTargets:")
-    print(f"  batch 1 >= 10x Minigrid: {single / baseline:.1f}x -> {'met' if single >= 10 * baseline else 'NOT met'}")
+    print(
+        f"  batch 1 >= 10x Minigrid: {single / baseline:.1f}x -> {'met' if single >= 10 * baseline else 'NOT met'}"
+    )
     for label, rate in at_4096.values():
-        print(f"  batch 4096 >= 5M steps/s, {label}: {rate / 1e6:.2f}M -> {'met' if rate >= 5e6 else 'NOT met'}")
+        print(
+            f"  batch 4096 >= 5M steps/s, {label}: {rate / 1e6:.2f}M -> {'met' if rate >= 5e6 else 'NOT met'}"
+        )
     default, allocentric = at_4096["default"][1], at_4096["allocentric 9x9"][1]
     writing_small = writing_observations(views["allocentric 9x9"], 4096, *timing)
     writing = writing_observations(TRAIN, 4096, *timing)
     ceiling = 1 / (1 / allocentric - 1 / writing_small + 1 / writing)
-    print(f"\nCeiling for the default view at batch 4096: an allocentric step ({allocentric / 1e6:.2f}M/s) "
-          f"less writing its\nobservations ({writing_small / 1e6:.1f}M/s) plus writing "
-          f"{np.prod(TRAIN.observation_shape)}-byte ones ({writing / 1e6:.1f}M/s) allows at most "
-          f"{ceiling / 1e6:.2f}M steps/s;\nthe default view reaches {default / 1e6:.2f}M, "
-          f"{default / ceiling:.0%} of that ceiling.")
+    print(
+        f"\nCeiling for the default view at batch 4096: an allocentric step ({allocentric / 1e6:.2f}M/s) "
+        f"less writing its\nobservations ({writing_small / 1e6:.1f}M/s) plus writing "
+        f"{np.prod(TRAIN.observation_shape)}-byte ones ({writing / 1e6:.1f}M/s) allows at most "
+        f"{ceiling / 1e6:.2f}M steps/s;\nthe default view reaches {default / 1e6:.2f}M, "
+        f"{default / ceiling:.0%} of that ceiling."
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump([dict(zip(("env", "batch", "via", "steps_per_s"), r)) for r in rows], f, indent=1)

@@ -22,12 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from mesalib.grading import Limits, grade
-from mesalib.grading.synthetic import learner_notebook, solution_sources, write_notebook
+from mesalib.teaching.grading import Limits, grade
+from mesalib.teaching.grading.synthetic import learner_notebook, solution_sources, write_notebook
 
 
 def _first_exercise(nb: dict) -> int:
-    return next(i for i, c in enumerate(nb["cells"]) if "exercise" in c.get("metadata", {}).get("mesalib", {}))
+    return next(
+        i for i, c in enumerate(nb["cells"]) if "exercise" in c.get("metadata", {}).get("mesalib", {})
+    )
 
 
 def _check_cell(nb: dict) -> int:
@@ -51,6 +53,7 @@ def kinds(lesson: str) -> dict[str, tuple[float, str, callable]]:
             nb = learner_notebook(lesson)
             fn(nb)
             return nb
+
         return make
 
     def edit_points(nb):
@@ -65,8 +68,10 @@ def kinds(lesson: str) -> dict[str, tuple[float, str, callable]]:
     # Plausible bugs: no answer for about a third of the inputs; a constant of the wrong shape.
     early = signature() + "    import numpy as _np\n    return _np.zeros(1)\n"
     first_arg = body.split("(", 1)[1].split(",")[0].split(")")[0].strip()
-    halfway = body.replace("### BEGIN SOLUTION", f"### BEGIN SOLUTION\n    if len(repr({first_arg})) % 3 == 0:\n"
-                                                   "        return None")
+    halfway = body.replace(
+        "### BEGIN SOLUTION",
+        f"### BEGIN SOLUTION\n    if len(repr({first_arg})) % 3 == 0:\n        return None",
+    )
     return {
         "correct": (0.40, "ok", with_first(body)),
         "partial_halfway": (0.15, "partial", with_first(halfway)),
@@ -77,13 +82,31 @@ def kinds(lesson: str) -> dict[str, tuple[float, str, callable]]:
         "invalid_json": (0.03, "invalid_json", None),
         "empty_file": (0.02, "empty_file", None),
         "prints_passed": (0.03, "fake_output", with_first(f'print("✓ {first}: all cases pass.")\n' + early)),
-        "patches_numpy": (0.03, "tampering", with_first("import numpy as np\nnp.testing.assert_allclose = print\n" + body)),
-        "reads_reference": (0.02, "reads_reference", with_first("from mesalib import checks\n" + body)),
-        "equals_anything": (0.02, "custom_eq", with_first("class Any:\n    def __eq__(self, o):\n        return True\n\n"
-                                                            + signature() + "    return Any()\n")),
+        "patches_numpy": (
+            0.03,
+            "tampering",
+            with_first("import numpy as np\nnp.testing.assert_allclose = print\n" + body),
+        ),
+        "reads_reference": (
+            0.02,
+            "reads_reference",
+            with_first("from mesalib.teaching import checks\n" + body),
+        ),
+        "equals_anything": (
+            0.02,
+            "custom_eq",
+            with_first(
+                "class Any:\n    def __eq__(self, o):\n        return True\n\n"
+                + signature()
+                + "    return Any()\n"
+            ),
+        ),
         "forks": (0.02, "forbidden_action", with_first("import os\n" + signature() + "    os.fork()\n")),
-        "writes_outside": (0.02, "forbidden_action",
-                           with_first(signature() + "    open('/tmp/mesalib-bench-evil', 'w')\n")),
+        "writes_outside": (
+            0.02,
+            "forbidden_action",
+            with_first(signature() + "    open('/tmp/mesalib-bench-evil', 'w')\n"),
+        ),
         "system_exit": (0.01, "exit_raised", with_first(signature() + "    raise SystemExit\n")),
         "allocates": (0.01, "memory_limit", with_first(signature() + "    return bytearray(8 * 1024**3)\n")),
         "sleeps": (0.01, "timeout", with_first("import time\n" + signature() + "    time.sleep(3600)\n")),
@@ -124,7 +147,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds per exercise")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--keep", help="write the class and the grades into this folder instead of a temporary one")
+    parser.add_argument(
+        "--keep", help="write the class and the grades into this folder instead of a temporary one"
+    )
     args = parser.parse_args(argv)
 
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mesalib-grading-bench-"))
@@ -132,15 +157,30 @@ def main(argv=None) -> int:
     shutil.rmtree(subs, ignore_errors=True)
     subs.mkdir(parents=True)
     wanted = build_class(args.lesson, args.submissions, subs)
-    before_self, before_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_self, before_children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     start = time.perf_counter()
-    run = grade(sorted(subs.glob("*.ipynb")), out, seed=args.seed, lesson=args.lesson, jobs=args.jobs,
-                limits=Limits(wall_s=args.timeout, cpu_s=args.timeout), progress=True, echo=None)
+    run = grade(
+        sorted(subs.glob("*.ipynb")),
+        out,
+        seed=args.seed,
+        lesson=args.lesson,
+        jobs=args.jobs,
+        limits=Limits(wall_s=args.timeout, cpu_s=args.timeout),
+        progress=True,
+        echo=None,
+    )
     wall = time.perf_counter() - start
-    after_self, after_children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    after_self, after_children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     cpu_self = (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime)
     cpu_children = (after_children.ru_utime + after_children.ru_stime) - (
-        before_children.ru_utime + before_children.ru_stime)
+        before_children.ru_utime + before_children.ru_stime
+    )
 
     wrong = []
     for record in run.records:
@@ -151,17 +191,26 @@ def main(argv=None) -> int:
     n = len(run.records)
     print(run.summary)
     print()
-    print(f"lesson {args.lesson}: {n} submissions, {args.jobs} jobs, {os.cpu_count()} CPUs, "
-          f"timeout {args.timeout:g} s per exercise")
+    print(
+        f"lesson {args.lesson}: {n} submissions, {args.jobs} jobs, {os.cpu_count()} CPUs, "
+        f"timeout {args.timeout:g} s per exercise"
+    )
     print(f"wall time            {wall:8.2f} s")
-    print(f"per submission       {wall / n * 1000:8.1f} ms wall, {(cpu_self + cpu_children) / n * 1000:.1f} ms CPU")
+    print(
+        f"per submission       {wall / n * 1000:8.1f} ms wall, {(cpu_self + cpu_children) / n * 1000:.1f} ms CPU"
+    )
     print(f"CPU: grader process  {cpu_self:8.2f} s (parsing, static checks, judging)")
     print(f"CPU: sandboxes       {cpu_children:8.2f} s (fork servers and the learners' code)")
     sleepers = sum(1 for s in wanted.values() if s == "timeout")
     if sleepers:
-        print(f"({sleepers} submission(s) sleep until the {args.timeout:g} s limit: at least "
-              f"{sleepers * args.timeout / args.jobs:.1f} s of the wall time)")
-    print("statuses as built: " + ("all right" if not wrong else f"{len(wrong)} differ:\n  " + "\n  ".join(wrong)))
+        print(
+            f"({sleepers} submission(s) sleep until the {args.timeout:g} s limit: at least "
+            f"{sleepers * args.timeout / args.jobs:.1f} s of the wall time)"
+        )
+    print(
+        "statuses as built: "
+        + ("all right" if not wrong else f"{len(wrong)} differ:\n  " + "\n  ".join(wrong))
+    )
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if wrong else 0

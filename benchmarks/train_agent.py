@@ -2,7 +2,7 @@
 
 For each seed, train the default `PPOConfig` (optionally changed with `--set field=value`; distribution
 fields such as `max_steps` or `view` go to the training levels), keep float16 snapshots at a few
-points of training, and measure each snapshot with `mesalib.criteria.misgeneralization_report`
+points of training, and measure each snapshot with `mesalib.analysis.criteria.misgeneralization_report`
 (1000 episodes per split by default). Prints, per seed and snapshot, the three criteria; then:
 
 - how many seeds pass all three at the end (the issue asks for at least 4 of 5);
@@ -24,8 +24,8 @@ import json
 import statistics
 import sys
 
-from mesalib.criteria import misgeneralization_report
-from mesalib.ppo import PPOConfig, matching_test, new_agent, train
+from mesalib.agents.ppo import PPOConfig, matching_test, new_agent, train
+from mesalib.analysis.criteria import misgeneralization_report
 
 SNAPSHOT_FRACTIONS = (0.5, 0.67, 0.83, 1.0)
 
@@ -82,37 +82,49 @@ def main(argv=None) -> int:
         cfg = config_with(args.settings, seed)
         agent, snapshots = train_with_snapshots(cfg)
         stats = agent.stats
-        print(f"\nseed {seed}: {stats['env_steps'] / 1e6:.2f}M env steps in {stats['wall_time_s']:.0f} s "
-              f"({stats['steps_per_s'] / 1e3:.1f}k steps/s end to end, env {stats['env_time_share']:.0%} "
-              f"of training time, {stats['threads']} torch threads)")
+        print(
+            f"\nseed {seed}: {stats['env_steps'] / 1e6:.2f}M env steps in {stats['wall_time_s']:.0f} s "
+            f"({stats['steps_per_s'] / 1e3:.1f}k steps/s end to end, env {stats['env_time_share']:.0%} "
+            f"of training time, {stats['threads']} torch threads)"
+        )
         run = {"seed": seed, "stats": stats, "snapshots": []}
         for steps, seconds, snap in snapshots:
             report = misgeneralization_report(snap, cfg.dist, args.episodes, seed=args.eval_seed)
-            print(f"  snapshot at {steps / 1e6:.2f}M steps, {seconds:.0f} s: "
-                  f"{'PASSES' if report.misgeneralizes else 'fails'}")
+            print(
+                f"  snapshot at {steps / 1e6:.2f}M steps, {seconds:.0f} s: "
+                f"{'PASSES' if report.misgeneralizes else 'fails'}"
+            )
             print("    " + report.table().replace("\n", "\n    "))
             run["snapshots"].append({"env_steps": steps, "seconds": seconds, **report.to_dict()})
         runs.append(run)
 
     final_pass = [r["snapshots"][-1]["misgeneralizes"] for r in runs]
     first_pass = [next((s["seconds"] for s in r["snapshots"] if s["misgeneralizes"]), None) for r in runs]
-    print("\n| seed | TRAIN chests / ktc | TEST chests / ktc | TEST keys / nearest_key | chest seeking | "
-          "passes at end | first passing snapshot | wall s | env share | steps/s |")
+    print(
+        "\n| seed | TRAIN chests / ktc | TEST chests / ktc | TEST keys / nearest_key | chest seeking | "
+        "passes at end | first passing snapshot | wall s | env share | steps/s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r, t in zip(runs, first_pass):
         s, st = r["snapshots"][-1], r["stats"]
         q = s["ratios"]
-        print(f"| {r['seed']} | {q['train_chests']:.3f} | {q['test_chests']:.3f} | {q['test_keys']:.3f} | "
-              f"{q['chest_seeking']:.3f} | {'yes' if s['misgeneralizes'] else 'no'} | "
-              f"{'never' if t is None else f'{t:.0f} s'} | {st['wall_time_s']:.0f} | "
-              f"{st['env_time_share']:.0%} | {st['steps_per_s'] / 1e3:.1f}k |")
+        print(
+            f"| {r['seed']} | {q['train_chests']:.3f} | {q['test_chests']:.3f} | {q['test_keys']:.3f} | "
+            f"{q['chest_seeking']:.3f} | {'yes' if s['misgeneralizes'] else 'no'} | "
+            f"{'never' if t is None else f'{t:.0f} s'} | {st['wall_time_s']:.0f} | "
+            f"{st['env_time_share']:.0%} | {st['steps_per_s'] / 1e3:.1f}k |"
+        )
     print(f"\nseeds passing all three criteria at the end: {sum(final_pass)} of {len(runs)} (want >= 4 of 5)")
     first3 = [t if t is not None else float("inf") for t in first_pass[:3]]
     median = statistics.median(first3)
-    print(f"median over the first {len(first3)} seeds of the time to a passing snapshot: "
-          f"{median:.0f} s (want <= 120 s; aim 60 s)")
-    print(f"env share of training time: {statistics.median(r['stats']['env_time_share'] for r in runs):.0%} "
-          f"(median); end-to-end {statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s")
+    print(
+        f"median over the first {len(first3)} seeds of the time to a passing snapshot: "
+        f"{median:.0f} s (want <= 120 s; aim 60 s)"
+    )
+    print(
+        f"env share of training time: {statistics.median(r['stats']['env_time_share'] for r in runs):.0%} "
+        f"(median); end-to-end {statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"settings": args.settings, "runs": runs}, f, indent=1)

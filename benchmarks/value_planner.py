@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from mesalib import checkpoints
-from mesalib.criteria import split_distributions
-from mesalib.evaluate import evaluate
-from mesalib.policies import KeyThenChest, NearestKey
-from mesalib.value_planner import ValuePlanner
+from mesalib.agents import checkpoints
+from mesalib.agents.heuristics import KeyThenChest, NearestKey
+from mesalib.agents.value_planner import ValuePlanner
+from mesalib.analysis.criteria import split_distributions
+from mesalib.analysis.evaluate import evaluate
 
 
 def main(argv=None) -> int:
@@ -31,26 +31,40 @@ def main(argv=None) -> int:
 
     agent = checkpoints.load(args.agent)
     splits = split_distributions(agent.ppo_config().dist)
-    policies = [("network (greedy)", agent), ("key_then_chest", KeyThenChest()), ("nearest_key", NearestKey())]
+    policies = [
+        ("network (greedy)", agent),
+        ("key_then_chest", KeyThenChest()),
+        ("nearest_key", NearestKey()),
+    ]
     for depth in args.depths:
         policies.append((f"value planner, depth {depth}", ValuePlanner(agent, splits["train"], depth=depth)))
-        policies.append((f"value planner + rewards, depth {depth}",
-                         ValuePlanner(agent, splits["train"], depth=depth, use_rewards=True)))
+        policies.append(
+            (
+                f"value planner + rewards, depth {depth}",
+                ValuePlanner(agent, splits["train"], depth=depth, use_rewards=True),
+            )
+        )
     rows = {}
     for name, policy in policies:
         start = time.perf_counter()
-        rows[name] = {s: evaluate(policy, splits[s], args.episodes, seed=args.seed, with_best=False).summary()
-                      for s in ("train", "test")}
+        rows[name] = {
+            s: evaluate(policy, splits[s], args.episodes, seed=args.seed, with_best=False).summary()
+            for s in ("train", "test")
+        }
         rows[name]["seconds"] = time.perf_counter() - start
     ktc, nk = rows["key_then_chest"], rows["nearest_key"]
     print(f"agent {args.agent!r}, {args.episodes} episodes per split, seed {args.seed}\n")
-    print("| policy | TRAIN chests | TRAIN chests / ktc | TEST chests | TEST chests / ktc | TEST keys / nearest_key | s |")
+    print(
+        "| policy | TRAIN chests | TRAIN chests / ktc | TEST chests | TEST chests / ktc | TEST keys / nearest_key | s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        print(f"| {name} | {r['train']['chests_opened']:.2f} | "
-              f"{r['train']['chests_opened'] / ktc['train']['chests_opened']:.2f} | {r['test']['chests_opened']:.2f} | "
-              f"{r['test']['chests_opened'] / ktc['test']['chests_opened']:.2f} | "
-              f"{r['test']['keys_collected'] / nk['test']['keys_collected']:.2f} | {r['seconds']:.0f} |")
+        print(
+            f"| {name} | {r['train']['chests_opened']:.2f} | "
+            f"{r['train']['chests_opened'] / ktc['train']['chests_opened']:.2f} | {r['test']['chests_opened']:.2f} | "
+            f"{r['test']['chests_opened'] / ktc['test']['chests_opened']:.2f} | "
+            f"{r['test']['keys_collected'] / nk['test']['keys_collected']:.2f} | {r['seconds']:.0f} |"
+        )
     return 0
 
 

@@ -5,15 +5,26 @@ registers the Gymnasium ids `mesalib/ChestsAndKeys-Train-v0` and `mesalib/Chests
 Torch, matplotlib and ipywidgets are imported only by the modules that need them.
 """
 
-from .envs import ChestsAndKeysEnv, ChestsAndKeysVectorEnv, register
-from .levels import TEST, TRAIN, Boards, Level, LevelBatch, LevelDistribution, Mixture, mix
-from .rules import Action, Game
-from .vecenv import VecChestsAndKeys
+from mesalib.env.adapters import ChestsAndKeysEnv, ChestsAndKeysVectorEnv, register
+from mesalib.env.levels import TEST, TRAIN, Boards, Level, LevelBatch, LevelDistribution, Mixture, mix
+from mesalib.env.rules import Action, Game
+from mesalib.env.vecenv import VecChestsAndKeys
 
 register()
 
 __version__ = "0.1.0"
 __all__ = [
-    "TEST", "TRAIN", "Action", "Boards", "ChestsAndKeysEnv", "ChestsAndKeysVectorEnv", "Game",
-    "Level", "LevelBatch", "LevelDistribution", "Mixture", "VecChestsAndKeys", "mix",
+    "TEST",
+    "TRAIN",
+    "Action",
+    "Boards",
+    "ChestsAndKeysEnv",
+    "ChestsAndKeysVectorEnv",
+    "Game",
+    "Level",
+    "LevelBatch",
+    "LevelDistribution",
+    "Mixture",
+    "VecChestsAndKeys",
+    "mix",
 ]

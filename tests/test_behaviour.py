@@ -1,4 +1,4 @@
-"""mesalib.behaviour: scoring evaluation records under an objective."""
+"""mesalib.analysis.behaviour: scoring evaluation records under an objective."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ import numpy as np
 import pytest
 
 from mesalib import TEST
-from mesalib.behaviour import as_objective, mean_scores, score_episodes
-from mesalib.evaluate import evaluate
-from mesalib.policies import CHESTS, KEYS, NearestKey, Objective
+from mesalib.agents.heuristics import NearestKey
+from mesalib.agents.objectives import CHESTS, KEYS, Objective
+from mesalib.analysis.behaviour import as_objective, mean_scores, score_episodes
+from mesalib.analysis.evaluate import evaluate
 
-RECORDS = {"chests_opened": np.array([1, 0, 2]), "keys_collected": np.array([2, 5, 3]),
-           "steps": np.array([20, 20, 14]), "ghost_chests_opened": np.array([0, 1, 0]),
-           "return": np.array([1.0, 0.0, 2.0])}
+RECORDS = {
+    "chests_opened": np.array([1, 0, 2]),
+    "keys_collected": np.array([2, 5, 3]),
+    "steps": np.array([20, 20, 14]),
+    "ghost_chests_opened": np.array([0, 1, 0]),
+    "return": np.array([1.0, 0.0, 2.0]),
+}
 
 
 def test_docstring_example():
-    out = score_episodes({"chests_opened": [1, 0], "keys_collected": [2, 5], "steps": [20, 20]},
-                         {"key": 1.0, "chest": 0.5})
+    out = score_episodes(
+        {"chests_opened": [1, 0], "keys_collected": [2, 5], "steps": [20, 20]}, {"key": 1.0, "chest": 0.5}
+    )
     assert out.dtype == np.float64 and out.tolist() == [2.5, 5.0]
 
 
@@ -27,11 +33,17 @@ def test_each_weight_multiplies_its_record():
     assert score_episodes(RECORDS, {"step": -0.5}).tolist() == [-10, -10, -7]
     assert score_episodes(RECORDS, {"ghost": 2.0}).tolist() == [0, 2, 0]
     mixed = Objective(chest=1.0, key=0.25, step=-0.125, ghost=-1.0)
-    expected = RECORDS["chests_opened"] + 0.25 * RECORDS["keys_collected"] - 0.125 * RECORDS["steps"] \
+    expected = (
+        RECORDS["chests_opened"]
+        + 0.25 * RECORDS["keys_collected"]
+        - 0.125 * RECORDS["steps"]
         - RECORDS["ghost_chests_opened"]
+    )
     assert np.allclose(score_episodes(RECORDS, mixed), expected)
-    assert np.allclose(score_episodes(RECORDS, mixed), score_episodes(RECORDS, {"chest": 1.0, "key": 0.25,
-                                                                                 "step": -0.125, "ghost": -1.0}))
+    assert np.allclose(
+        score_episodes(RECORDS, mixed),
+        score_episodes(RECORDS, {"chest": 1.0, "key": 0.25, "step": -0.125, "ghost": -1.0}),
+    )
 
 
 def test_the_environment_reward_equals_the_return_without_penalties():
@@ -58,4 +70,6 @@ def test_mean_scores_by_objective_and_policy():
     scores = mean_scores({"a": RECORDS, "b": other}, {"chests": CHESTS, "keys": KEYS})
     assert scores == {"chests": {"a": 1.0, "b": 0.5}, "keys": {"a": 10 / 3, "b": 3.5}}
     ev = evaluate(NearestKey(), TEST, 32, seed=0, with_best=False)
-    assert mean_scores({"nk": ev}, {"keys": KEYS})["keys"]["nk"] == pytest.approx(ev.summary()["keys_collected"])
+    assert mean_scores({"nk": ev}, {"keys": KEYS})["keys"]["nk"] == pytest.approx(
+        ev.summary()["keys_collected"]
+    )

@@ -11,9 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_env_throughput_prints_ratios_against_minigrid(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"),
-                          "--seconds", "0.05", "--repeat", "1", "--json", str(tmp_path / "r.json")],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "env_throughput.py"),
+            "--seconds",
+            "0.05",
+            "--repeat",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     assert "Minigrid DoorKey-8x8 (baseline)" in out.stdout and "x Minigrid" in out.stdout
     assert out.stdout.count("4096") >= 3 and "Targets:" in out.stdout
@@ -22,7 +35,7 @@ def test_env_throughput_prints_ratios_against_minigrid(tmp_path):
 
 
 def test_cli_bench_entry_point():
-    from mesalib.cli import build_parser
+    from mesalib.teaching.cli import build_parser
 
     args = build_parser().parse_args(["bench", "--seconds", "0.5"])
     assert args.command == "bench" and args.seconds == 0.5

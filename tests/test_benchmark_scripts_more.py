@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args, timeout=300):
-    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
@@ -25,8 +27,18 @@ def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
 
 
 def test_training_benchmark_runs_on_a_tiny_budget(tmp_path):
-    out = run(ROOT / "benchmarks" / "train_agent.py", "--seeds", "0", "--episodes", "20",
-              "--set", "total_steps=8192", "threads=1", "--json", tmp_path / "t.json")
+    out = run(
+        ROOT / "benchmarks" / "train_agent.py",
+        "--seeds",
+        "0",
+        "--episodes",
+        "20",
+        "--set",
+        "total_steps=8192",
+        "threads=1",
+        "--json",
+        tmp_path / "t.json",
+    )
     assert out.returncode == 0, out.stderr
     assert "seeds passing all three criteria at the end: " in out.stdout and "env share" in out.stdout
     assert (tmp_path / "t.json").exists()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mesalib import checkpoints
-from mesalib.criteria import misgeneralization_report
+from mesalib.agents import checkpoints
+from mesalib.analysis.criteria import misgeneralization_report
 
 CATALOG = checkpoints.catalog()
 

@@ -1,4 +1,4 @@
-"""The check machinery, and that every exercise in `mesalib.checks` is wired into its notebook."""
+"""The check machinery, and that every exercise in `mesalib.teaching.checks` is wired into its notebook."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from mesalib import checks
-from mesalib.checks import Case, CheckFailed, Exercise, close_number, same_array
+from mesalib.teaching import checks
+from mesalib.teaching.checks import Case, CheckFailed, Exercise, close_number, same_array
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = checks.all_exercises()
@@ -30,11 +30,15 @@ def _notebook_exercises() -> dict[str, tuple[str, int, dict]]:
 
 def test_every_exercise_has_one_notebook_cell_with_its_points_and_a_check_right_after():
     in_notebooks = _notebook_exercises()
-    assert set(in_notebooks) == set(EXERCISES), "exercises in mesalib.checks and in solutions/ differ"
+    assert set(in_notebooks) == set(EXERCISES), (
+        "exercises in mesalib.teaching.checks and in solutions/ differ"
+    )
     for ex_id, (name, points, following) in in_notebooks.items():
         exercise = EXERCISES[ex_id]
         assert name.startswith(exercise.lesson + "_"), (ex_id, name)
-        assert points == exercise.points, f"{ex_id}: the notebook says {points} points, the check {exercise.points}"
+        assert points == exercise.points, (
+            f"{ex_id}: the notebook says {points} points, the check {exercise.points}"
+        )
         assert following.get("check") == ex_id, f"{ex_id}: the cell after the exercise must be its check"
 
 
@@ -56,10 +60,17 @@ def test_reference_passes_and_stub_fails(ex_id):
 
 
 def test_failure_report_names_case_expected_actual_and_hint(capsys):
-    ex = Exercise("99", "double", 1, reference=lambda x: 2 * x,
-                  fixed_cases=lambda: [Case({"x": 3}, "three")],
-                  random_cases=lambda rng, n: [Case({"x": int(v)}) for v in rng.integers(0, 9, n)],
-                  hint="multiply by two", compare=close_number, n_random=5)
+    ex = Exercise(
+        "99",
+        "double",
+        1,
+        reference=lambda x: 2 * x,
+        fixed_cases=lambda: [Case({"x": 3}, "three")],
+        random_cases=lambda rng, n: [Case({"x": int(v)}) for v in rng.integers(0, 9, n)],
+        hint="multiply by two",
+        compare=close_number,
+        n_random=5,
+    )
     with pytest.raises(CheckFailed):
         ex(lambda x: x + 2)  # right for x = 2 only
     out = capsys.readouterr().out
@@ -70,8 +81,16 @@ def test_failure_report_names_case_expected_actual_and_hint(capsys):
 
 
 def test_an_exception_in_the_learners_code_is_reported_not_raised():
-    ex = Exercise("99", "inc", 1, reference=lambda x: x + 1, fixed_cases=lambda: [Case({"x": 1})],
-                  random_cases=lambda rng, n: [], hint="add one", compare=close_number)
+    ex = Exercise(
+        "99",
+        "inc",
+        1,
+        reference=lambda x: x + 1,
+        fixed_cases=lambda: [Case({"x": 1})],
+        random_cases=lambda rng, n: [],
+        hint="add one",
+        compare=close_number,
+    )
     outcome = ex.run(lambda x: 1 / 0)
     assert not outcome.ok and "ZeroDivisionError" in outcome.failure
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 STEP = checks.lesson01.step
 CAN_OPEN = checks.lesson01.can_open_more
@@ -12,9 +12,19 @@ OBSERVE = checks.lesson01.observe
 DELTAS = {0: (-1, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1)}
 
 
-def make_step(*, walls_block=True, chests_block=False, need_key=True, use_key=True, key_reward=0.0,
-              deltas=DELTAS, agent_type=tuple, stay_on_bump=True):
+def make_step(
+    *,
+    walls_block=True,
+    chests_block=False,
+    need_key=True,
+    use_key=True,
+    key_reward=0.0,
+    deltas=DELTAS,
+    agent_type=tuple,
+    stay_on_bump=True,
+):
     """A step function written from the rules, with switches that break one rule at a time."""
+
     def step(walls, keys, chests, agent, keys_held, action):
         keys, chests = keys.copy(), chests.copy()
         dr, dc = deltas[action]
@@ -34,6 +44,7 @@ def make_step(*, walls_block=True, chests_block=False, need_key=True, use_key=Tr
             keys_held -= 1 if use_key else 0
             reward += 1.0
         return keys, chests, agent_type((r, c)), keys_held, reward
+
     return step
 
 
@@ -44,17 +55,20 @@ def test_step_in_own_words_passes():
     assert STEP.run(make_step(agent_type=np.array)).ok
 
 
-@pytest.mark.parametrize("name, mutant", [
-    ("walks through walls", make_step(walls_block=False)),
-    ("chests without a key block the way", make_step(chests_block=True)),
-    ("opens chests without a key", make_step(need_key=False)),
-    ("never uses the key up", make_step(use_key=False)),
-    ("rewards picking up keys", make_step(key_reward=1.0)),
-    ("up and down swapped", make_step(deltas={0: (1, 0), 1: (0, 1), 2: (-1, 0), 3: (0, -1)})),
-    ("(x, y) instead of (row, col)", make_step(deltas={0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)})),
-    ("returns a list of four", lambda **kw: list(make_step()(**kw))[:4]),
-    ("reward as a bool", lambda **kw: make_step()(**kw)[:4] + (make_step()(**kw)[4] > 0,)),
-])
+@pytest.mark.parametrize(
+    "name, mutant",
+    [
+        ("walks through walls", make_step(walls_block=False)),
+        ("chests without a key block the way", make_step(chests_block=True)),
+        ("opens chests without a key", make_step(need_key=False)),
+        ("never uses the key up", make_step(use_key=False)),
+        ("rewards picking up keys", make_step(key_reward=1.0)),
+        ("up and down swapped", make_step(deltas={0: (1, 0), 1: (0, 1), 2: (-1, 0), 3: (0, -1)})),
+        ("(x, y) instead of (row, col)", make_step(deltas={0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)})),
+        ("returns a list of four", lambda **kw: list(make_step()(**kw))[:4]),
+        ("reward as a bool", lambda **kw: make_step()(**kw)[:4] + (make_step()(**kw)[4] > 0,)),
+    ],
+)
 def test_step_mutants_are_rejected(name, mutant):
     assert not STEP.run(mutant).ok, name
 
@@ -74,20 +88,43 @@ def can_open_more(keys, chests, keys_held):
 
 def test_can_open_more_in_own_words_passes():
     assert CAN_OPEN.run(can_open_more).ok
-    assert CAN_OPEN.run(lambda keys, chests, keys_held: [bool(x) for x in can_open_more(keys, chests, keys_held)]).ok
+    assert CAN_OPEN.run(
+        lambda keys, chests, keys_held: [bool(x) for x in can_open_more(keys, chests, keys_held)]
+    ).ok
 
 
-@pytest.mark.parametrize("name, mutant", [
-    ("forgets keys on the floor", lambda keys, chests, keys_held: chests.any(axis=(1, 2)) & (keys_held > 0)),
-    ("forgets keys held", lambda keys, chests, keys_held: chests.any(axis=(1, 2)) & keys.any(axis=(1, 2))),
-    ("forgets the chests", lambda keys, chests, keys_held: (keys_held > 0) | keys.any(axis=(1, 2))),
-    ("or instead of and", lambda keys, chests, keys_held:
-        chests.any(axis=(1, 2)) | (keys_held > 0) | keys.any(axis=(1, 2))),
-    ("whole batch at once", lambda keys, chests, keys_held: chests.any() & ((keys_held > 0) | keys.any())),
-    ("needs as many keys as chests", lambda keys, chests, keys_held:
-        chests.any(axis=(1, 2)) & (keys.sum(axis=(1, 2)) + keys_held >= chests.sum(axis=(1, 2)))),
-    ("the episode is over (the negation)", lambda keys, chests, keys_held: ~can_open_more(keys, chests, keys_held)),
-])
+@pytest.mark.parametrize(
+    "name, mutant",
+    [
+        (
+            "forgets keys on the floor",
+            lambda keys, chests, keys_held: chests.any(axis=(1, 2)) & (keys_held > 0),
+        ),
+        (
+            "forgets keys held",
+            lambda keys, chests, keys_held: chests.any(axis=(1, 2)) & keys.any(axis=(1, 2)),
+        ),
+        ("forgets the chests", lambda keys, chests, keys_held: (keys_held > 0) | keys.any(axis=(1, 2))),
+        (
+            "or instead of and",
+            lambda keys, chests, keys_held: chests.any(axis=(1, 2)) | (keys_held > 0) | keys.any(axis=(1, 2)),
+        ),
+        (
+            "whole batch at once",
+            lambda keys, chests, keys_held: chests.any() & ((keys_held > 0) | keys.any()),
+        ),
+        (
+            "needs as many keys as chests",
+            lambda keys, chests, keys_held: (
+                chests.any(axis=(1, 2)) & (keys.sum(axis=(1, 2)) + keys_held >= chests.sum(axis=(1, 2)))
+            ),
+        ),
+        (
+            "the episode is over (the negation)",
+            lambda keys, chests, keys_held: ~can_open_more(keys, chests, keys_held),
+        ),
+    ],
+)
 def test_can_open_more_mutants_are_rejected(name, mutant):
     assert not CAN_OPEN.run(mutant).ok, name
 
@@ -95,6 +132,7 @@ def test_can_open_more_mutants_are_rejected(name, mutant):
 def make_observe(*, pad_walls=1, shift=0, corner=False, agent_plane=True, transpose=False, whole_grid=False):
     """The observation written from its description; the switches break one thing at a time. The
     planes are padded by one cell more than needed, so a shifted window stays inside."""
+
     def observe(walls, keys, chests, agent, view):
         agent_grid = np.zeros_like(walls)
         if agent_plane:
@@ -105,12 +143,13 @@ def make_observe(*, pad_walls=1, shift=0, corner=False, agent_plane=True, transp
         p = view // 2
         padded = np.zeros((4, walls.shape[0] + 2 * p + 2, walls.shape[1] + 2 * p + 2), np.uint8)
         padded[0] = pad_walls
-        padded[:, p + 1:p + 1 + walls.shape[0], p + 1:p + 1 + walls.shape[1]] = planes
+        padded[:, p + 1 : p + 1 + walls.shape[0], p + 1 : p + 1 + walls.shape[1]] = planes
         r, c = agent[0] + 1 + shift, agent[1] + 1 + shift  # the window's top-left corner, padded
         if corner:
             r, c = r + p, c + p
-        out = padded[:, r:r + view, c:c + view]
+        out = padded[:, r : r + view, c : c + view]
         return out.transpose(0, 2, 1) if transpose else out
+
     return observe
 
 
@@ -119,13 +158,16 @@ def test_observe_in_own_words_passes():
     assert OBSERVE.run(lambda **kw: make_observe()(**kw).astype(bool)).ok  # bool planes are fine
 
 
-@pytest.mark.parametrize("name, mutant", [
-    ("pads with floor, not walls", make_observe(pad_walls=0)),
-    ("window off by one", make_observe(shift=1)),
-    ("window starting at the agent (forgets to centre it)", make_observe(corner=True)),
-    ("no agent plane", make_observe(agent_plane=False)),
-    ("rows and columns swapped", make_observe(transpose=True)),
-    ("the whole grid, not a window", make_observe(whole_grid=True)),
-])
+@pytest.mark.parametrize(
+    "name, mutant",
+    [
+        ("pads with floor, not walls", make_observe(pad_walls=0)),
+        ("window off by one", make_observe(shift=1)),
+        ("window starting at the agent (forgets to centre it)", make_observe(corner=True)),
+        ("no agent plane", make_observe(agent_plane=False)),
+        ("rows and columns swapped", make_observe(transpose=True)),
+        ("the whole grid, not a window", make_observe(whole_grid=True)),
+    ],
+)
 def test_observe_mutants_are_rejected(name, mutant):
     assert not OBSERVE.run(mutant).ok, name

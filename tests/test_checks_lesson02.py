@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 L02 = checks.lesson02
 UNREACHABLE = 10_000
@@ -64,14 +64,18 @@ DISTANCE_MUTANTS = {
     "8-connected moves (diagonals allowed)": lambda walls, targets: bfs(walls, targets, moves=MOVES8),
     "unreachable marked -1": lambda walls, targets: bfs(walls, targets, unreachable=-1),
     "unreachable marked infinity": lambda walls, targets: np.where(
-        bfs(walls, targets) == UNREACHABLE, np.inf, bfs(walls, targets)),
+        bfs(walls, targets) == UNREACHABLE, np.inf, bfs(walls, targets)
+    ),
     "unreachable marked H*W": lambda walls, targets: np.where(
-        bfs(walls, targets) == UNREACHABLE, np.asarray(walls).shape[1] * np.asarray(walls).shape[2],
-        bfs(walls, targets)),
+        bfs(walls, targets) == UNREACHABLE,
+        np.asarray(walls).shape[1] * np.asarray(walls).shape[2],
+        bfs(walls, targets),
+    ),
     "walks through walls": walls_get_distances,
     "only the first board of the batch": one_board_only,
     "one step of spreading only": lambda walls, targets: np.where(
-        bfs(walls, targets) <= 1, bfs(walls, targets), UNREACHABLE),
+        bfs(walls, targets) <= 1, bfs(walls, targets), UNREACHABLE
+    ),
 }
 
 
@@ -88,8 +92,13 @@ def test_distance_map_mutants_are_rejected(name):
 def test_distance_map_each_key_mutant_fails_a_fixed_case():
     """The hand-made cases alone expose the main mistakes (their labels then explain the failure)."""
     fixed = L02.distance_map.fixed_cases()
-    for name in ("Manhattan distance ignoring walls", "off by one at the targets (targets count 1)",
-                 "8-connected moves (diagonals allowed)", "unreachable marked -1", "walks through walls"):
+    for name in (
+        "Manhattan distance ignoring walls",
+        "off by one at the targets (targets count 1)",
+        "8-connected moves (diagonals allowed)",
+        "unreachable marked -1",
+        "walks through walls",
+    ):
         assert any(L02.distance_map.judge(case, DISTANCE_MUTANTS[name](**case.args)) for case in fixed), name
 
 
@@ -131,17 +140,30 @@ def last_on_ties(walls, keys, agent):
 
 
 NEAREST_MUTANTS = {
-    "tie-break LEFT, DOWN, RIGHT, UP": lambda walls, keys, agent: step_towards(walls, keys, agent, order=(3, 2, 1, 0)),
-    "tie-break RIGHT, LEFT, UP, DOWN": lambda walls, keys, agent: step_towards(walls, keys, agent, order=(1, 3, 0, 2)),
+    "tie-break LEFT, DOWN, RIGHT, UP": lambda walls, keys, agent: step_towards(
+        walls, keys, agent, order=(3, 2, 1, 0)
+    ),
+    "tie-break RIGHT, LEFT, UP, DOWN": lambda walls, keys, agent: step_towards(
+        walls, keys, agent, order=(1, 3, 0, 2)
+    ),
     "last of the best moves": last_on_ties,
     "moves away from the key": lambda walls, keys, agent: step_towards(walls, keys, agent, away=True),
     "ignores walls (Manhattan distance)": lambda walls, keys, agent: step_towards(
-        walls, keys, agent, dist_fn=lambda w, t: manhattan_ignoring_walls(np.zeros_like(w), t), skip_walls=False),
+        walls,
+        keys,
+        agent,
+        dist_fn=lambda w, t: manhattan_ignoring_walls(np.zeros_like(w), t),
+        skip_walls=False,
+    ),
     "Manhattan distance, but never into a wall": lambda walls, keys, agent: step_towards(
-        walls, keys, agent, dist_fn=manhattan_ignoring_walls),
+        walls, keys, agent, dist_fn=manhattan_ignoring_walls
+    ),
     "UP when no key can be reached": lambda walls, keys, agent: np.where(
-        np.asarray(keys).any(axis=(1, 2)), nearest_key(walls, keys, agent), 0),
-    "agent read as (col, row)": lambda walls, keys, agent: step_towards(walls, keys, np.asarray(agent)[:, ::-1]),
+        np.asarray(keys).any(axis=(1, 2)), nearest_key(walls, keys, agent), 0
+    ),
+    "agent read as (col, row)": lambda walls, keys, agent: step_towards(
+        walls, keys, np.asarray(agent)[:, ::-1]
+    ),
 }
 
 
@@ -157,8 +179,13 @@ def test_nearest_key_mutants_are_rejected(name):
 
 def test_nearest_key_tie_break_and_wall_mutants_fail_a_fixed_case():
     fixed = L02.nearest_key.fixed_cases()
-    for name in ("tie-break LEFT, DOWN, RIGHT, UP", "moves away from the key", "ignores walls (Manhattan distance)",
-                 "Manhattan distance, but never into a wall", "UP when no key can be reached"):
+    for name in (
+        "tie-break LEFT, DOWN, RIGHT, UP",
+        "moves away from the key",
+        "ignores walls (Manhattan distance)",
+        "Manhattan distance, but never into a wall",
+        "UP when no key can be reached",
+    ):
         assert any(L02.nearest_key.judge(case, NEAREST_MUTANTS[name](**case.args)) for case in fixed), name
 
 
@@ -173,20 +200,28 @@ def key_then_chest(walls, keys, chests, agent, keys_held):
 
 
 KTC_MUTANTS = {
-    "ignores keys_held (always keys)": lambda walls, keys, chests, agent, keys_held: step_towards(walls, keys, agent),
+    "ignores keys_held (always keys)": lambda walls, keys, chests, agent, keys_held: step_towards(
+        walls, keys, agent
+    ),
     "always chests": lambda walls, keys, chests, agent, keys_held: step_towards(walls, chests, agent),
     "keys_held backwards": lambda walls, keys, chests, agent, keys_held: key_then_chest(
-        walls, keys, chests, agent, 1 - np.minimum(keys_held, 1)),
+        walls, keys, chests, agent, 1 - np.minimum(keys_held, 1)
+    ),
     "needs two keys to go for a chest": lambda walls, keys, chests, agent, keys_held: key_then_chest(
-        walls, keys, chests, agent, np.asarray(keys_held) - 1),
+        walls, keys, chests, agent, np.asarray(keys_held) - 1
+    ),
     "nearest item of either kind": lambda walls, keys, chests, agent, keys_held: step_towards(
-        walls, np.asarray(keys) | np.asarray(chests), agent),
+        walls, np.asarray(keys) | np.asarray(chests), agent
+    ),
     "the first game's keys_held for all": lambda walls, keys, chests, agent, keys_held: key_then_chest(
-        walls, keys, chests, agent, np.full(len(keys_held), keys_held[0])),
-    "library NearestKey (keys until none is left)": lambda walls, keys, chests, agent, keys_held: step_towards(
-        walls, np.where(np.asarray(keys).any(axis=(1, 2))[:, None, None], keys, chests), agent),
+        walls, keys, chests, agent, np.full(len(keys_held), keys_held[0])
+    ),
+    "library NearestKey (keys until none is left)": lambda walls, keys, chests, agent, keys_held: (
+        step_towards(walls, np.where(np.asarray(keys).any(axis=(1, 2))[:, None, None], keys, chests), agent)
+    ),
     "tie-break reversed": lambda walls, keys, chests, agent, keys_held: step_towards(
-        walls, np.where((np.asarray(keys_held) > 0)[:, None, None], chests, keys), agent, order=(3, 2, 1, 0)),
+        walls, np.where((np.asarray(keys_held) > 0)[:, None, None], chests, keys), agent, order=(3, 2, 1, 0)
+    ),
 }
 
 
@@ -202,8 +237,13 @@ def test_key_then_chest_mutants_are_rejected(name):
 
 def test_key_then_chest_held_key_mutants_fail_a_fixed_case():
     fixed = L02.key_then_chest.fixed_cases()
-    for name in ("ignores keys_held (always keys)", "always chests", "needs two keys to go for a chest",
-                 "nearest item of either kind", "the first game's keys_held for all"):
+    for name in (
+        "ignores keys_held (always keys)",
+        "always chests",
+        "needs two keys to go for a chest",
+        "nearest item of either kind",
+        "the first game's keys_held for all",
+    ):
         assert any(L02.key_then_chest.judge(case, KTC_MUTANTS[name](**case.args)) for case in fixed), name
 
 

@@ -7,7 +7,7 @@ from itertools import permutations
 import numpy as np
 import pytest
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 SCORE = checks.lesson03.score_events
 ORDER = checks.lesson03.best_visit_order
@@ -30,10 +30,14 @@ def test_score_events_answer_passes():
 def test_score_events_mutants_are_rejected():
     mutants = {
         "steps counted as a cost twice (wrong sign)": lambda counts, weights: (
-            np.asarray(counts, float) @ (np.asarray(weights, float) * [1, 1, -1])),
+            np.asarray(counts, float) @ (np.asarray(weights, float) * [1, 1, -1])
+        ),
         "chest and key weights swapped": lambda counts, weights: (
-            np.asarray(counts, float) @ np.asarray(weights, float)[[1, 0, 2]]),
-        "steps forgotten": lambda counts, weights: np.asarray(counts, float)[:, :2] @ np.asarray(weights, float)[:2],
+            np.asarray(counts, float) @ np.asarray(weights, float)[[1, 0, 2]]
+        ),
+        "steps forgotten": lambda counts, weights: (
+            np.asarray(counts, float)[:, :2] @ np.asarray(weights, float)[:2]
+        ),
         "one total for all plans": lambda counts, weights: float(np.sum(np.asarray(counts, float) @ weights)),
         "rounded to whole numbers": lambda counts, weights: np.round(np.asarray(counts, float) @ weights),
     }
@@ -45,8 +49,9 @@ def test_score_events_mutants_are_rejected():
 # Exercise 3.2
 
 
-def make_search(*, budget_matters=True, key_rule=True, step_sign=1.0, keep_last_tie=False, subsets=True,
-                empty_plan=True):
+def make_search(
+    *, budget_matters=True, key_rule=True, step_sign=1.0, keep_last_tie=False, subsets=True, empty_plan=True
+):
     """A brute-force search written for this test, with switches that turn it into a mutant."""
 
     def search(distances, kinds, budget, weights, keys_held=0):
@@ -68,8 +73,9 @@ def make_search(*, budget_matters=True, key_rule=True, step_sign=1.0, keep_last_
                 if not ok or (budget_matters and steps > budget):
                     continue
                 score = weights[0] * chests + weights[1] * keys + step_sign * weights[2] * steps
-                better = score > best[0] or (score == best[0] and (steps < best[1]
-                                                                   or (keep_last_tie and steps == best[1])))
+                better = score > best[0] or (
+                    score == best[0] and (steps < best[1] or (keep_last_tie and steps == best[1]))
+                )
                 if better:
                     best = (score, steps, list(order))
         if best[0] == -np.inf:

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from mesalib import checks
-from mesalib.ppo import clipped_policy_loss as library_loss
-from mesalib.ppo import compute_gae as library_gae
+from mesalib.agents.ppo import clipped_policy_loss as library_loss
+from mesalib.agents.ppo import compute_gae as library_gae
+from mesalib.teaching import checks
 
 GAE = checks.lesson04.compute_gae
 LOSS = checks.lesson04.clipped_policy_loss
@@ -16,8 +16,21 @@ LOSS = checks.lesson04.clipped_policy_loss
 # compute_gae, re-written in float64 with an explicit mask, and its mutants
 
 
-def gae(rewards, values, dones, last_value, gamma, lam, *, mask_delta=True, mask_trace=True,
-        trace=None, next_value="next", done_shift=0, add_values=True):
+def gae(
+    rewards,
+    values,
+    dones,
+    last_value,
+    gamma,
+    lam,
+    *,
+    mask_delta=True,
+    mask_trace=True,
+    trace=None,
+    next_value="next",
+    done_shift=0,
+    add_values=True,
+):
     """The right answer with switches that turn it into the mutants below."""
     r, v, d = (np.asarray(x, dtype=np.float64) for x in (rewards, values, dones))
     T = len(r)
@@ -53,7 +66,9 @@ def test_gae_agrees_with_the_library_on_tensors_too():
     d = (rng.random((8, 3)) < 0.3).astype(float)
     last = rng.random(3)
     adv, ret = gae(r, v, d, last, 0.97, 0.95)
-    t_adv, t_ret = library_gae(torch.tensor(r), torch.tensor(v), torch.tensor(d), torch.tensor(last), 0.97, 0.95)
+    t_adv, t_ret = library_gae(
+        torch.tensor(r), torch.tensor(v), torch.tensor(d), torch.tensor(last), 0.97, 0.95
+    )
     np.testing.assert_allclose(t_adv.numpy(), adv, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(t_ret.numpy(), ret, rtol=1e-5, atol=1e-6)
 
@@ -61,7 +76,9 @@ def test_gae_agrees_with_the_library_on_tensors_too():
 GAE_MUTANTS = {
     "ignores dones": lambda **a: gae(**a, mask_delta=False, mask_trace=False),
     "bootstraps across episode ends (only the trace is cut)": lambda **a: gae(**a, mask_delta=False),
-    "carries the advantage across episode ends (only the bootstrap is cut)": lambda **a: gae(**a, mask_trace=False),
+    "carries the advantage across episode ends (only the bootstrap is cut)": lambda **a: gae(
+        **a, mask_trace=False
+    ),
     "lambda without gamma in the trace": lambda **a: gae(**a, trace=lambda g, l: l),
     "gamma without lambda in the trace": lambda **a: gae(**a, trace=lambda g, l: g),
     "off by one: the value of the same step instead of the next": lambda **a: gae(**a, next_value="same"),
@@ -91,8 +108,11 @@ def test_gae_mutants_are_rejected_by_the_fixed_cases_alone(name):
 
 def loss(new_logp, old_logp, adv, clip):
     ratio = (new_logp - old_logp).exp()
-    clipped_ratio = torch.where(ratio > 1 + clip, torch.full_like(ratio, 1 + clip),
-                                torch.where(ratio < 1 - clip, torch.full_like(ratio, 1 - clip), ratio))
+    clipped_ratio = torch.where(
+        ratio > 1 + clip,
+        torch.full_like(ratio, 1 + clip),
+        torch.where(ratio < 1 - clip, torch.full_like(ratio, 1 - clip), ratio),
+    )
     surrogate = torch.where(ratio * adv < clipped_ratio * adv, ratio * adv, clipped_ratio * adv)
     return -surrogate.sum() / len(surrogate)
 
@@ -108,26 +128,53 @@ def _ratio(n, o):
 
 LOSS_MUTANTS = {
     "no clipping": lambda new_logp, old_logp, adv, clip: -(_ratio(new_logp, old_logp) * adv).mean(),
-    "max instead of min": lambda new_logp, old_logp, adv, clip: -torch.max(
-        _ratio(new_logp, old_logp) * adv, torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv).mean(),
+    "max instead of min": lambda new_logp, old_logp, adv, clip: (
+        -torch.max(
+            _ratio(new_logp, old_logp) * adv,
+            torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv,
+        ).mean()
+    ),
     "missing minus sign": lambda new_logp, old_logp, adv, clip: -library_loss(new_logp, old_logp, adv, clip),
-    "clips the advantage instead of the ratio": lambda new_logp, old_logp, adv, clip: -torch.min(
-        _ratio(new_logp, old_logp) * adv, _ratio(new_logp, old_logp) * torch.clamp(adv, 1 - clip, 1 + clip)).mean(),
-    "only the clipped term": lambda new_logp, old_logp, adv, clip: -(
-        torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv).mean(),
-    "clamps the product ratio * adv": lambda new_logp, old_logp, adv, clip: -torch.min(
-        _ratio(new_logp, old_logp) * adv, torch.clamp(_ratio(new_logp, old_logp) * adv, 1 - clip, 1 + clip)).mean(),
+    "clips the advantage instead of the ratio": lambda new_logp, old_logp, adv, clip: (
+        -torch.min(
+            _ratio(new_logp, old_logp) * adv,
+            _ratio(new_logp, old_logp) * torch.clamp(adv, 1 - clip, 1 + clip),
+        ).mean()
+    ),
+    "only the clipped term": lambda new_logp, old_logp, adv, clip: (
+        -(torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv).mean()
+    ),
+    "clamps the product ratio * adv": lambda new_logp, old_logp, adv, clip: (
+        -torch.min(
+            _ratio(new_logp, old_logp) * adv,
+            torch.clamp(_ratio(new_logp, old_logp) * adv, 1 - clip, 1 + clip),
+        ).mean()
+    ),
     "ratio of log-probabilities": lambda new_logp, old_logp, adv, clip: library_loss(
-        torch.log(new_logp / old_logp), torch.zeros_like(old_logp), adv, clip),
+        torch.log(new_logp / old_logp), torch.zeros_like(old_logp), adv, clip
+    ),
     "ratio upside down": lambda new_logp, old_logp, adv, clip: library_loss(old_logp, new_logp, adv, clip),
-    "sum instead of mean": lambda new_logp, old_logp, adv, clip: library_loss(new_logp, old_logp, adv, clip) * len(adv),
-    "returns a Python float": lambda new_logp, old_logp, adv, clip: library_loss(new_logp, old_logp, adv, clip).item(),
-    "detached: no gradient": lambda new_logp, old_logp, adv, clip: library_loss(new_logp.detach(), old_logp, adv, clip),
-    "per-sample losses, no mean": lambda new_logp, old_logp, adv, clip: -torch.min(
-        _ratio(new_logp, old_logp) * adv, torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv),
-    "clamped ratio detached (right value, wrong gradient)": lambda new_logp, old_logp, adv, clip: -torch.min(
-        _ratio(new_logp, old_logp) * adv,
-        torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip).detach() * adv).mean(),
+    "sum instead of mean": lambda new_logp, old_logp, adv, clip: (
+        library_loss(new_logp, old_logp, adv, clip) * len(adv)
+    ),
+    "returns a Python float": lambda new_logp, old_logp, adv, clip: library_loss(
+        new_logp, old_logp, adv, clip
+    ).item(),
+    "detached: no gradient": lambda new_logp, old_logp, adv, clip: library_loss(
+        new_logp.detach(), old_logp, adv, clip
+    ),
+    "per-sample losses, no mean": lambda new_logp, old_logp, adv, clip: (
+        -torch.min(
+            _ratio(new_logp, old_logp) * adv,
+            torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip) * adv,
+        )
+    ),
+    "clamped ratio detached (right value, wrong gradient)": lambda new_logp, old_logp, adv, clip: (
+        -torch.min(
+            _ratio(new_logp, old_logp) * adv,
+            torch.clamp(_ratio(new_logp, old_logp), 1 - clip, 1 + clip).detach() * adv,
+        ).mean()
+    ),
 }
 
 
@@ -139,7 +186,9 @@ def test_loss_mutants_are_rejected(name):
 def test_loss_mutant_reports_say_what_is_wrong():
     assert "not a torch tensor" in LOSS.run(LOSS_MUTANTS["returns a Python float"]).failure
     assert "no gradient" in LOSS.run(LOSS_MUTANTS["detached: no gradient"]).failure
-    assert "gradient" in LOSS.run(LOSS_MUTANTS["clamped ratio detached (right value, wrong gradient)"]).failure
+    assert (
+        "gradient" in LOSS.run(LOSS_MUTANTS["clamped ratio detached (right value, wrong gradient)"]).failure
+    )
     assert "NumPy" in GAE.run(GAE_MUTANTS["returns torch tensors"]).failure
 
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 COORD = checks.lesson05.robustness_coordinates
 REWARD = checks.lesson05.behavioural_reward
@@ -16,8 +16,15 @@ REWARD = checks.lesson05.behavioural_reward
 # Exercise 5.1
 
 
-def make_coordinates(*, chests_in_pace=True, honour_capability=True, use_best=True, relative=True,
-                     zero_gives_nan=True, swap=False):
+def make_coordinates(
+    *,
+    chests_in_pace=True,
+    honour_capability=True,
+    use_best=True,
+    relative=True,
+    zero_gives_nan=True,
+    swap=False,
+):
     """robustness_coordinates written for this test, with switches that turn it into a mutant."""
 
     def divide(a, b):
@@ -29,9 +36,11 @@ def make_coordinates(*, chests_in_pace=True, honour_capability=True, use_best=Tr
         if capability == "keys" and honour_capability:
             x = divide(summary["keys_collected"], reference["keys_collected"])
         else:
+
             def pace(s):
                 items = s["keys_collected"] + (s["chests_opened"] if chests_in_pace else 0.0)
                 return divide(items, s["steps"])
+
             x = divide(pace(summary), pace(reference)) if relative else pace(summary)
         if best is not None and use_best:
             y = divide(summary["chests_opened"], best["chests_opened"])
@@ -57,9 +66,11 @@ def test_robustness_coordinates_mutants_are_rejected():
         "(y, x) instead of (x, y)": make_coordinates(swap=True),
         "raises on a missing fraction_of_best": lambda summary, reference, best=None, capability="pace": (
             make_coordinates()(summary, reference, best, capability)[0],
-            summary["fraction_of_best"] if best is None else summary["chests_opened"] / best["chests_opened"]),
+            summary["fraction_of_best"] if best is None else summary["chests_opened"] / best["chests_opened"],
+        ),
         "a dict instead of a pair": lambda summary, reference, best=None, capability="pace": dict(
-            zip("xy", make_coordinates()(summary, reference, best, capability))),
+            zip("xy", make_coordinates()(summary, reference, best, capability))
+        ),
     }
     for name, mutant in mutants.items():
         assert not COORD.run(mutant).ok, name
@@ -100,7 +111,9 @@ def test_behavioural_reward_mutants_are_rejected():
         "every weight required (KeyError when one is missing)": make_reward(default=None),
         "a missing weight counts 1": make_reward(default=1.0),
         "the mean over episodes instead of one score each": make_reward(per_episode=False),
-        "the environment's return, whatever the weights": lambda records, weights: np.asarray(records["return"]),
+        "the environment's return, whatever the weights": lambda records, weights: np.asarray(
+            records["return"]
+        ),
     }
     for name, mutant in mutants.items():
         assert not REWARD.run(mutant).ok, name

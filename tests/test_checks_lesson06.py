@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 LL = checks.lesson06.log_likelihood
 
@@ -12,6 +12,8 @@ LL = checks.lesson06.log_likelihood
 def logsumexp(values):
     """log(sum(exp(values))) without overflow: numpy's pairwise log(exp(a) + exp(b)), folded."""
     return float(np.logaddexp.reduce(np.asarray(values, dtype=float)))
+
+
 FIT = checks.lesson06.fit
 
 
@@ -38,23 +40,32 @@ def _naive(q, actions, beta):
 
 
 def test_log_likelihood_mutants_are_rejected():
-    rows = lambda q, a: (np.asarray(q, float), np.asarray(a))  # noqa: E731
+    rows = lambda q, a: (np.asarray(q, float), np.asarray(a))
     mutants = {
         "no normalisation (beta * Q of the action only)": lambda q_values, actions, beta: float(
-            sum(beta * row[a] for row, a in zip(*rows(q_values, actions)))),
-        "sign error (exp(-beta * Q))": lambda q_values, actions, beta: ll_answer(-np.asarray(q_values, float),
-                                                                                 actions, beta),
-        "beta applied outside the softmax": lambda q_values, actions, beta: beta * ll_answer(q_values, actions, 1.0),
+            sum(beta * row[a] for row, a in zip(*rows(q_values, actions)))
+        ),
+        "sign error (exp(-beta * Q))": lambda q_values, actions, beta: ll_answer(
+            -np.asarray(q_values, float), actions, beta
+        ),
+        "beta applied outside the softmax": lambda q_values, actions, beta: (
+            beta * ll_answer(q_values, actions, 1.0)
+        ),
         "mean instead of sum": lambda q_values, actions, beta: (
-            ll_answer(q_values, actions, beta) / max(len(actions), 1)),
+            ll_answer(q_values, actions, beta) / max(len(actions), 1)
+        ),
         "probability instead of log-probability": lambda q_values, actions, beta: float(
-            np.exp(ll_answer(q_values, actions, beta))),
+            np.exp(ll_answer(q_values, actions, beta))
+        ),
         "no max subtracted (overflows for large beta * Q)": lambda q_values, actions, beta: _naive(
-            np.asarray(q_values, float), np.asarray(actions), beta),
-        "log-sum-exp without beta": lambda q_values, actions, beta: float(sum(
-            beta * row[a] - logsumexp(row) for row, a in zip(*rows(q_values, actions)))),
+            np.asarray(q_values, float), np.asarray(actions), beta
+        ),
+        "log-sum-exp without beta": lambda q_values, actions, beta: float(
+            sum(beta * row[a] - logsumexp(row) for row, a in zip(*rows(q_values, actions)))
+        ),
         "off by one action": lambda q_values, actions, beta: ll_answer(
-            q_values, (np.asarray(actions) + 1) % np.asarray(q_values).shape[1], beta),
+            q_values, (np.asarray(actions) + 1) % np.asarray(q_values).shape[1], beta
+        ),
     }
     for name, mutant in mutants.items():
         with np.errstate(all="ignore"):
@@ -86,10 +97,11 @@ def test_fit_answer_passes():
 
 def test_fit_mutants_are_rejected():
     mutants = {
-        "picks the candidate with the largest Q at the actions taken": lambda **kw: fit_answer(**kw, by_q=True),
+        "picks the candidate with the largest Q at the actions taken": lambda **kw: fit_answer(
+            **kw, by_q=True
+        ),
         "ignores the beta grid (always its first value)": lambda **kw: fit_answer(**kw, only_first_beta=True),
-        "beta fixed at 1": lambda q_values, actions, betas: (
-            fit_answer(q_values, actions, [1.0])[0], 1.0),
+        "beta fixed at 1": lambda q_values, actions, betas: (fit_answer(q_values, actions, [1.0])[0], 1.0),
         "returns the worst pair": lambda **kw: fit_answer(**kw, pick=min),
         "returns the index of beta, not its value": lambda **kw: fit_answer(**kw, index=True),
         "ties go to the last maximum": lambda q_values, actions, betas: _last_max(q_values, actions, betas),

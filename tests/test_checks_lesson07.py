@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 PROBE = checks.lesson07.probe_accuracy
 STEER = checks.lesson07.steer
@@ -15,8 +15,9 @@ STEER = checks.lesson07.steer
 # Exercise 7.1: probe_accuracy
 
 
-def make_probe(*, bias=True, score_on_train=False, argmax_axis=1, use_ridge=True, one_hot=True,
-               penalise_bias=True):
+def make_probe(
+    *, bias=True, score_on_train=False, argmax_axis=1, use_ridge=True, one_hot=True, penalise_bias=True
+):
     """A ridge probe written for this test; the switches turn it into a mutant."""
 
     def probe(train_x, train_y, test_x, test_y, n_classes, ridge):
@@ -99,19 +100,26 @@ def test_steer_mutants_are_rejected():
 
     mutants = {
         "wrong sign (b minus a)": lambda features, group_a, group_b, scale: (
-            features + scale * (group_b.mean(0) - group_a.mean(0))),
+            features + scale * (group_b.mean(0) - group_a.mean(0))
+        ),
         "sums instead of means": lambda features, group_a, group_b, scale: (
-            features + scale * (group_a.sum(0) - group_b.sum(0))),
+            features + scale * (group_a.sum(0) - group_b.sum(0))
+        ),
         "normalised to length 1": lambda features, group_a, group_b, scale: (
-            features + scale * unit(group_a.mean(0) - group_b.mean(0))),
+            features + scale * unit(group_a.mean(0) - group_b.mean(0))
+        ),
         "normalised by the number of features": lambda features, group_a, group_b, scale: (
-            features + scale * (group_a.mean(0) - group_b.mean(0)) / features.shape[1]),
+            features + scale * (group_a.mean(0) - group_b.mean(0)) / features.shape[1]
+        ),
         "means over the wrong axis": lambda features, group_a, group_b, scale: (
-            features + scale * (group_a.mean(1).mean() - group_b.mean(1).mean())),
+            features + scale * (group_a.mean(1).mean() - group_b.mean(1).mean())
+        ),
         "returns the vector, not the steered features": lambda features, group_a, group_b, scale: (
-            scale * (group_a.mean(0) - group_b.mean(0))),
+            scale * (group_a.mean(0) - group_b.mean(0))
+        ),
         "scale forgotten": lambda features, group_a, group_b, scale: (
-            features + (group_a.mean(0) - group_b.mean(0))),
+            features + (group_a.mean(0) - group_b.mean(0))
+        ),
     }
     for name, mutant in mutants.items():
         assert not STEER.run(mutant).ok, name

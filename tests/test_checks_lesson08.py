@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 CROSSING = checks.lesson08.crossing_alpha
 BOOTSTRAP = checks.lesson08.bootstrap_crossing
@@ -49,7 +49,9 @@ def _from_which_on(alphas, means, threshold, offset=0):
 
 def test_crossing_mutants_are_rejected():
     def rows(reduce):
-        return lambda alphas, ratios, threshold: _from_which_on(alphas, reduce(np.asarray(ratios), axis=1), threshold)
+        return lambda alphas, ratios, threshold: _from_which_on(
+            alphas, reduce(np.asarray(ratios), axis=1), threshold
+        )
 
     def first_above(alphas, ratios, threshold):
         k = _first_index(np.asarray(ratios).mean(axis=1) >= threshold)
@@ -63,8 +65,9 @@ def test_crossing_mutants_are_rejected():
         return _from_which_on(alphas, np.asarray(ratios).mean(axis=1), np.nextafter(threshold, 2.0))
 
     def off_by_one(offset):
-        return lambda alphas, ratios, threshold: _from_which_on(alphas, np.asarray(ratios).mean(axis=1), threshold,
-                                                                offset)
+        return lambda alphas, ratios, threshold: _from_which_on(
+            alphas, np.asarray(ratios).mean(axis=1), threshold, offset
+        )
 
     def index_not_alpha(alphas, ratios, threshold):
         a = _from_which_on(alphas, np.asarray(ratios).mean(axis=1), threshold)
@@ -139,7 +142,9 @@ def test_bootstrap_mutants_are_rejected():
         a, s = ratios.shape
         rng = np.random.default_rng(seed)
         picks = rng.integers(0, s, size=(resamples, a, s))
-        return np.array([crossing_own_words(alphas, np.take_along_axis(ratios, p, axis=1), threshold) for p in picks])
+        return np.array(
+            [crossing_own_words(alphas, np.take_along_axis(ratios, p, axis=1), threshold) for p in picks]
+        )
 
     def transposed_draw(alphas, ratios, threshold, resamples, seed):
         ratios = np.asarray(ratios)
@@ -150,8 +155,12 @@ def test_bootstrap_mutants_are_rejected():
     def without_replacement(alphas, ratios, threshold, resamples, seed):
         ratios = np.asarray(ratios)
         rng = np.random.default_rng(seed)
-        return np.array([crossing_own_words(alphas, ratios[:, rng.permutation(ratios.shape[1])], threshold)
-                         for _ in range(resamples)])
+        return np.array(
+            [
+                crossing_own_words(alphas, ratios[:, rng.permutation(ratios.shape[1])], threshold)
+                for _ in range(resamples)
+            ]
+        )
 
     def max_inside(alphas, ratios, threshold, resamples, seed):
         ratios = np.asarray(ratios)
@@ -194,7 +203,7 @@ def test_bootstrap_cases_vary_so_that_seeding_matters():
 
 def test_crossing_random_cases_have_no_ties_and_vary():
     crossings = []
-    for case in CROSSING.cases(0)[len(CROSSING.fixed_cases()):]:
+    for case in CROSSING.cases(0)[len(CROSSING.fixed_cases()) :]:
         means = np.asarray(case.args["ratios"]).mean(axis=1)
         assert np.abs(means - case.args["threshold"]).min() > 1e-6
         crossings.append(CROSSING.expected(case))

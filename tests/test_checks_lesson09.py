@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from mesalib import checks
+from mesalib.teaching import checks
 
 VERDICT = checks.lesson09.verdict
 TABLE = checks.lesson09.concern_table
@@ -14,8 +14,16 @@ TABLE = checks.lesson09.concern_table
 # Exercise 9.1
 
 
-def make_verdict(*, strict=False, swap_axes=False, check_train=True, train_threshold=0.8, nan_first=True,
-                 train_uses_x=False, swap_labels=False):
+def make_verdict(
+    *,
+    strict=False,
+    swap_axes=False,
+    check_train=True,
+    train_threshold=0.8,
+    nan_first=True,
+    train_uses_x=False,
+    swap_labels=False,
+):
     """The verdict rule written for this test, with switches that turn it into a mutant."""
 
     def at_least(value, threshold):
@@ -58,7 +66,8 @@ def test_verdict_mutants_are_rejected():
         "TRAIN judged by x, not y": make_verdict(train_uses_x=True),
         "the two incapable verdicts swapped": make_verdict(swap_labels=True),
         "wrong threshold direction (capable means x <= 0.8)": lambda train, test: make_verdict()(
-            train, (1.6 - test[0], test[1])),
+            train, (1.6 - test[0], test[1])
+        ),
         "a verdict capitalised differently": lambda train, test: make_verdict()(train, test).capitalize(),
     }
     for name, mutant in mutants.items():
@@ -69,8 +78,15 @@ def test_verdict_mutants_are_rejected():
 # Exercise 9.2
 
 
-def make_table(*, swap_axes=False, test_from_train=False, reference_split=None, relative=True,
-               capability_keys=False, verdict=None):
+def make_table(
+    *,
+    swap_axes=False,
+    test_from_train=False,
+    reference_split=None,
+    relative=True,
+    capability_keys=False,
+    verdict=None,
+):
     """concern_table written for this test, with switches that turn it into a mutant."""
     judge = verdict or make_verdict()
 
@@ -119,10 +135,12 @@ def test_concern_table_mutants_are_rejected():
         "verdict with strict thresholds": make_table(verdict=make_verdict(strict=True)),
         "verdict that never checks TRAIN": make_table(verdict=make_verdict(check_train=False)),
         "a list of rows instead of a dict": lambda summaries, reference: list(
-            make_table()(summaries, reference).values()),
+            make_table()(summaries, reference).values()
+        ),
         "rows without the verdict": lambda summaries, reference: {
             name: {k: v for k, v in row.items() if k != "verdict"}
-            for name, row in make_table()(summaries, reference).items()},
+            for name, row in make_table()(summaries, reference).items()
+        },
     }
     for name, mutant in mutants.items():
         assert not TABLE.run(mutant).ok, name

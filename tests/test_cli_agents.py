@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from mesalib import checkpoints
-from mesalib.cli import main
+from mesalib.agents import checkpoints
+from mesalib.teaching.cli import main
 
 
 def run_json(capsys, *argv):
@@ -16,16 +16,24 @@ def run_json(capsys, *argv):
 
 
 def test_evaluate_a_policy_prints_the_summary_keys(capsys):
-    out = run_json(capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    out = run_json(
+        capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json"
+    )
     assert {"return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps"} <= set(out)
-    again = run_json(capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    again = run_json(
+        capsys, "evaluate", "key_then_chest", "--on", "test", "--episodes", "50", "--seed", "3", "--json"
+    )
     assert out == again  # same seed, same levels, same numbers
-    other = run_json(capsys, "evaluate", "nearest_key", "--on", "test", "--episodes", "50", "--seed", "3", "--json")
+    other = run_json(
+        capsys, "evaluate", "nearest_key", "--on", "test", "--episodes", "50", "--seed", "3", "--json"
+    )
     assert other["keys_collected"] > out["keys_collected"] and other["chests_opened"] < out["chests_opened"]
 
 
 def test_evaluate_ghosts_and_the_planner(capsys):
-    ghost = run_json(capsys, "evaluate", "nearest_key", "--on", "test", "--ghosts", "--episodes", "40", "--json")
+    ghost = run_json(
+        capsys, "evaluate", "nearest_key", "--on", "test", "--ghosts", "--episodes", "40", "--json"
+    )
     assert ghost["ghost_chests_opened"] > 0
     best = run_json(capsys, "evaluate", "planner", "--on", "train", "--episodes", "20", "--best", "--json")
     assert best["fraction_of_best"] == pytest.approx(1.0)

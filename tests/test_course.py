@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mesalib.cli import main
-from mesalib.course import BEGIN, END, STUB, build_lessons, strip_solutions
+from mesalib.teaching.cli import main
+from mesalib.teaching.lessons import BEGIN, END, STUB, build_lessons, strip_solutions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,16 +16,19 @@ def test_repository_lessons_are_in_sync_with_solutions():
 
 
 def test_solution_regions_become_stubs_at_their_indentation():
-    source = f"def f(x):\n    \"\"\"Doc.\"\"\"\n    {BEGIN}\n    y = x + 1\n    return y\n    {END}\n\nprint(1)"
+    source = f'def f(x):\n    """Doc."""\n    {BEGIN}\n    y = x + 1\n    return y\n    {END}\n\nprint(1)'
     assert strip_solutions(source) == f'def f(x):\n    """Doc."""\n    {STUB}\n\nprint(1)'
     assert strip_solutions("a = 1") == "a = 1"
 
 
-@pytest.mark.parametrize("source, message", [
-    (f"{BEGIN}\nx = 1", "never closed"),
-    (f"x = 1\n{END}", "without a"),
-    (f"{BEGIN}\n{BEGIN}\n{END}", "inside another"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (f"{BEGIN}\nx = 1", "never closed"),
+        (f"x = 1\n{END}", "without a"),
+        (f"{BEGIN}\n{BEGIN}\n{END}", "inside another"),
+    ],
+)
 def test_broken_markers_are_clear_errors(source, message):
     with pytest.raises(ValueError, match=message):
         strip_solutions(source)
@@ -66,7 +69,9 @@ def test_notebooks_are_committed_without_outputs():
             nb = nbformat.read(path, as_version=4)
             for i, cell in enumerate(nb.cells):
                 if cell.cell_type == "code":
-                    assert not cell.outputs and cell.execution_count is None, f"{folder}/{path.name} cell {i} has outputs"
+                    assert not cell.outputs and cell.execution_count is None, (
+                        f"{folder}/{path.name} cell {i} has outputs"
+                    )
 
 
 def test_every_lesson_opens_with_goals_and_time_and_ends_with_summary_questions_reading():

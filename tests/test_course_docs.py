@@ -3,13 +3,13 @@
 Everything a document in `course/` writes in backticks (inline or in a fenced block) is read and
 checked against the repository and the library:
 
-- commands: `mesalib <subcommand> --option ...` against `mesalib.cli.build_parser()` (subcommands,
+- commands: `mesalib <subcommand> --option ...` against `mesalib.teaching.cli.build_parser()` (subcommands,
   options, choices, agent and checkpoint names, lesson numbers); `make <target>` against the Makefile;
   paths inside other commands (`pytest`, `python`, ...) like any path;
 - paths from the repository root (`mesalib/...`, `lessons/...`, `solutions/...`, `tests/...`, ...),
   globs included, must exist; a lesson notebook named anywhere (`02_heuristics.ipynb`) must exist;
 - Python: every dotted name rooted at `mesalib`, at one of its submodules or at a name the package
-  exports (`checkpoints.load`, `TRAIN.replace`, `mesalib.grading.grade`) must resolve by import and
+  exports (`checkpoints.load`, `TRAIN.replace`, `mesalib.teaching.grading.grade`) must resolve by import and
   attribute lookup; keyword arguments of resolved calls must be parameters (dataclass fields for
   `replace`); Gymnasium ids `mesalib/...` must be registered and `gym.make` keywords must be
   `LevelDistribution` fields; `from mesalib... import ...` must work;
@@ -19,7 +19,7 @@ checked against the repository and the library:
   name (`keys_held`, a grading status such as `check_edited`) must appear there too. A fenced block
   opened with ```` ```python new ```` is code the reader is asked to add: the names it defines may be
   used in the same document;
-- exercise ids (`lesson02.distance_map`) must be exercises of `mesalib.checks`, with the points the
+- exercise ids (`lesson02.distance_map`) must be exercises of `mesalib.teaching.checks`, with the points the
   check gives when a document states them; "Exercise 2.1" must be a header of lesson 02; "lesson 09"
   must be a notebook; the lesson map's times must be the notebooks' own "Time:" statements;
 - Markdown links to local files must resolve;
@@ -49,21 +49,94 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
 DOCS = ("README.md", "syllabus.md", "instructor_guide.md", "readings.md", "glossary.md")
-REPO_ROOTS = {"mesalib", "lessons", "solutions", "tests", "benchmarks", "course", "Makefile", "README.md",
-              "pyproject.toml", ".ci"}
+REPO_ROOTS = {
+    "mesalib",
+    "lessons",
+    "solutions",
+    "tests",
+    "benchmarks",
+    "course",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    ".ci",
+}
 """First path components that are the repository's own: such paths must exist."""
-OTHER_TOOLS_OPTIONS = {"--nbval-lax", "--nbval", "--index-url", "--extra-index-url", "--no-index", "--find-links",
-                       "--help", "--version", "--user", "--upgrade"}
+OTHER_TOOLS_OPTIONS = {
+    "--nbval-lax",
+    "--nbval",
+    "--index-url",
+    "--extra-index-url",
+    "--no-index",
+    "--find-links",
+    "--help",
+    "--version",
+    "--user",
+    "--upgrade",
+}
 """Options of other tools (pytest, pip) that a document may name on their own."""
-PYTHON_TOOLS = {"python", "python3", "pytest", "pip", "jupyter", "jupyterhub", "time", "cp", "ls", "mkdir",
-                "rsync", "tar", "git", "cd", "export"}
-_NOT_OURS = {"True", "False", "None", "NaN", "Exception", "ValueError", "KeyError", "SystemExit",
-             "KeyboardInterrupt", "BaseException", "NotImplementedError", "Path", "PATH", "HOME", "TMPDIR", "LANG",
-             "CSV", "JSON", "CPU", "GPU", "CUDA", "PPO", "GAE", "BFS", "IRL", "URL", "API", "RL", "AI", "OK", "UTF",
-             "TODO", "NB"}
+PYTHON_TOOLS = {
+    "python",
+    "python3",
+    "pytest",
+    "pip",
+    "jupyter",
+    "jupyterhub",
+    "time",
+    "cp",
+    "ls",
+    "mkdir",
+    "rsync",
+    "tar",
+    "git",
+    "cd",
+    "export",
+}
+_NOT_OURS = {
+    "True",
+    "False",
+    "None",
+    "NaN",
+    "Exception",
+    "ValueError",
+    "KeyError",
+    "SystemExit",
+    "KeyboardInterrupt",
+    "BaseException",
+    "NotImplementedError",
+    "Path",
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "CSV",
+    "JSON",
+    "CPU",
+    "GPU",
+    "CUDA",
+    "PPO",
+    "GAE",
+    "BFS",
+    "IRL",
+    "URL",
+    "API",
+    "RL",
+    "AI",
+    "OK",
+    "UTF",
+    "TODO",
+    "NB",
+}
 """Capitalised names that belong to Python, the shell or plain English, not to the library."""
-GYM_KEYWORDS = {"render_mode", "num_envs", "dist", "vectorization_mode", "max_episode_steps",
-                "disable_env_checker", "vector_kwargs"}
+GYM_KEYWORDS = {
+    "render_mode",
+    "num_envs",
+    "dist",
+    "vectorization_mode",
+    "max_episode_steps",
+    "disable_env_checker",
+    "vector_kwargs",
+}
 LESSON_NOTEBOOK = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
 EXERCISE_ID = re.compile(r"^lesson\d\d\.[A-Za-z_]\w*$")
 PLACEHOLDER = re.compile(r"^(<.*>|[A-Z][A-Z0-9_]*|\.\.\.|\{.*\})$")
@@ -74,21 +147,23 @@ PLACEHOLDER = re.compile(r"^(<.*>|[A-Z][A-Z0-9_]*|\.\.\.|\{.*\})$")
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    from mesalib.cli import build_parser
+    from mesalib.teaching.cli import build_parser
 
     for action in build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
-    raise AssertionError("mesalib.cli.build_parser() has no subcommands")
+    raise AssertionError("mesalib.teaching.cli.build_parser() has no subcommands")
 
 
 def _make_targets() -> set[str]:
     text = (ROOT / "Makefile").read_text()
-    return {m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.M) if m.group(1) != ".PHONY"}
+    return {
+        m.group(1) for m in re.finditer(r"^([A-Za-z0-9_.-]+)\s*:(?!=)", text, re.M) if m.group(1) != ".PHONY"
+    }
 
 
 def _exercises() -> dict:
-    from mesalib import checks
+    from mesalib.teaching import checks
 
     return checks.all_exercises()
 
@@ -97,20 +172,25 @@ def _lesson_numbers() -> set[str]:
     return {p.name[:2] for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")}
 
 
-def _mesalib_roots() -> set[str]:
-    """Names that, in a document's Python, stand for the library: its exports and its submodules."""
+def _mesalib_roots() -> dict[str, list[str]]:
+    """Names that, in a document's Python, stand for the library, each with its path under `mesalib`:
+    the package's exports, and every module by its own name (`plots` is `mesalib.drawing.plots`)."""
     import pkgutil
 
     import mesalib
 
-    names = {n for n in dir(mesalib) if not n.startswith("_")}
-    names |= {m.name for m in pkgutil.iter_modules(mesalib.__path__)}
-    return names - {"register"}
+    names = {n: [n] for n in dir(mesalib) if not n.startswith("_")}
+    for m in pkgutil.walk_packages(mesalib.__path__, "mesalib."):
+        names.setdefault(m.name.rpartition(".")[2], m.name.split(".")[1:])
+    names.pop("register", None)
+    return names
 
 
 _INDEX: dict[str, list] | None = None
 _WORDS: set[str] | None = None
-PROPER_NAME = re.compile(r"^(?:[A-Z][a-z0-9]+[A-Z]\w*|[A-Z][a-z0-9]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*)$")
+PROPER_NAME = re.compile(
+    r"^(?:[A-Z][a-z0-9]+[A-Z]\w*|[A-Z][a-z0-9]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*)$"
+)
 """CamelCase, Capitalised or UPPER_CASE identifiers: the proper names of code, checked even without a module."""
 SNAKE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 """snake_case identifiers (with at least one underscore): a function, field, argument or status name."""
@@ -178,13 +258,21 @@ def code_spans(text: str) -> list[tuple[str, str]]:
     span ("inline"). A block opened with ```` ```python new ```` shows code the reader is asked to add:
     the names it defines at top level may be used elsewhere in the same document before they exist."""
     spans = []
+
     def fenced(match):
         lang = (match.group(1) or "").lower()
-        kind = "bash" if lang in ("bash", "sh", "shell", "console") else "python" if lang in ("python", "py") else ""
+        kind = (
+            "bash"
+            if lang in ("bash", "sh", "shell", "console")
+            else "python"
+            if lang in ("python", "py")
+            else ""
+        )
         if kind == "python" and "new" in match.group(2).split():
             kind = "python-new"
         spans.append((kind, textwrap.dedent(match.group(3))))
         return "\n"
+
     rest = re.sub(r"^[ \t]*```([\w+-]*)([^\n]*)\n(.*?)^[ \t]*```[ \t]*$", fenced, text, flags=re.S | re.M)
     for match in re.finditer(r"(`+)((?:[^\n]|\n(?!\s*\n))+?)\1", rest):
         spans.append(("inline", re.sub(r"\s*\n\s*", " ", match.group(2)).strip()))
@@ -210,8 +298,9 @@ def check_path(path: str) -> list[str]:
         if not any(p.exists() for p in found):
             return [f"the path {path!r} does not exist in the repository"]
         return []
-    if "/" in clean and (ROOT / "mesalib" / first).is_dir() and first != "__pycache__":
-        return [f"write {path!r} from the repository root (mesalib/{clean})"]
+    inside = [p for p in (ROOT / "mesalib").glob(f"**/{clean}") if "__pycache__" not in p.parts]
+    if "/" in clean and inside:
+        return [f"write {path!r} from the repository root ({inside[0].relative_to(ROOT)})"]
     if LESSON_NOTEBOOK.match(name) and not (ROOT / "lessons" / name).exists():
         return [f"{path!r} names a lesson notebook that lessons/ does not have"]
     return []
@@ -245,8 +334,10 @@ def check_mesalib_command(tokens: list[str]) -> list[str]:
         if token.startswith("--") or (token.startswith("-") and len(token) == 2 and token[1].isalpha()):
             name, _, value = token.partition("=")
             if name not in options:
-                problems.append(f"`mesalib {sub} {name}`: no such option (it has: "
-                                f"{', '.join(sorted(s for s in options if s.startswith('--')))})")
+                problems.append(
+                    f"`mesalib {sub} {name}`: no such option (it has: "
+                    f"{', '.join(sorted(s for s in options if s.startswith('--')))})"
+                )
                 i += 1
                 continue
             action = options[name]
@@ -278,7 +369,7 @@ def _check_option_values(sub: str, name: str, action, values: list[str]) -> list
         if action.choices and value not in action.choices:
             problems.append(f"`mesalib {sub} {name} {value}`: {value!r} is not one of {list(action.choices)}")
         if sub == "checkpoints" and name == "--only":
-            from mesalib import checkpoints
+            from mesalib.agents import checkpoints
 
             if value not in checkpoints.RECIPES:
                 problems.append(f"`mesalib checkpoints --only {value}`: no such recipe")
@@ -293,8 +384,8 @@ def _check_option_values(sub: str, name: str, action, values: list[str]) -> list
 
 
 def _check_agent(agent: str) -> list[str]:
-    from mesalib import checkpoints
-    from mesalib.policies import POLICIES
+    from mesalib.agents import checkpoints
+    from mesalib.agents.registry import POLICIES
 
     if PLACEHOLDER.match(agent) or agent in POLICIES or agent in checkpoints.RECIPES or agent.endswith(".pt"):
         return []
@@ -322,8 +413,11 @@ def check_command(line: str) -> list[str] | None:
         return check_mesalib_command(tokens[1:])
     if head == "make":
         targets = _make_targets()
-        return [f"`make {t}`: the Makefile has no target {t!r}" for t in tokens[1:]
-                if not t.startswith("-") and "=" not in t and t not in targets]
+        return [
+            f"`make {t}`: the Makefile has no target {t!r}"
+            for t in tokens[1:]
+            if not t.startswith("-") and "=" not in t and t not in targets
+        ]
     if head in PYTHON_TOOLS or head.endswith(("/python", "/pytest", "/pip", "/jupyter")):
         problems = []
         for token in tokens[1:]:
@@ -374,7 +468,7 @@ def new_names(code: str) -> set[str]:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
     return names
 
@@ -409,7 +503,9 @@ def check_python(code: str, declared: frozenset[str] = frozenset()) -> list[str]
                     try:
                         importlib.import_module(f"{node.module}.{alias.name}")
                     except ModuleNotFoundError:
-                        problems.append(f"`from {node.module} import {alias.name}`: {node.module} has no {alias.name}")
+                        problems.append(
+                            f"`from {node.module} import {alias.name}`: {node.module} has no {alias.name}"
+                        )
                         continue
                 imported[alias.asname or alias.name] = node.module.split(".")[1:] + [alias.name]
         elif isinstance(node, ast.Import):
@@ -436,15 +532,28 @@ def check_python(code: str, declared: frozenset[str] = frozenset()) -> list[str]
         elif root in imported:
             parts = imported[root] + chain[1:]
         elif root in roots and root not in local:
-            parts = chain
+            parts = roots[root] + chain[1:]
         else:
-            if (SNAKE_NAME.match(root) and len(chain) == 1 and root not in local and root not in imported
-                    and root not in _code_words() and root not in declared):
+            if (
+                SNAKE_NAME.match(root)
+                and len(chain) == 1
+                and root not in local
+                and root not in imported
+                and root not in _code_words()
+                and root not in declared
+            ):
                 problems.append(f"`{root}` is a name that appears nowhere in mesalib or the lessons")
-            if PROPER_NAME.match(root) and root not in local and root not in imported and root not in _NOT_OURS:
+            if (
+                PROPER_NAME.match(root)
+                and root not in local
+                and root not in imported
+                and root not in _NOT_OURS
+            ):
                 missing = _resolve_anywhere(chain)
                 if missing and missing.rsplit(".", 1)[-1] not in declared:
-                    problems.append(f"`{'.'.join(chain)}`: {missing} is defined nowhere in mesalib or the lessons")
+                    problems.append(
+                        f"`{'.'.join(chain)}`: {missing} is defined nowhere in mesalib or the lessons"
+                    )
             continue
         try:
             resolved[id(node)] = _resolve(parts)
@@ -452,7 +561,11 @@ def check_python(code: str, declared: frozenset[str] = frozenset()) -> list[str]
             if str(exc).rsplit(".", 1)[-1] not in declared:
                 problems.append(f"`{'.'.join(chain)}`: {exc} does not exist")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("mesalib/"):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.startswith("mesalib/")
+        ):
             import gymnasium as gym
 
             if re.fullmatch(r"mesalib/[\w-]+-v\d+", node.value) and node.value not in gym.envs.registry:
@@ -462,11 +575,14 @@ def check_python(code: str, declared: frozenset[str] = frozenset()) -> list[str]
         names = [k.arg for k in node.keywords if k.arg]
         chain = _dotted(node.func) or []
         if chain[-1:] in (["make"], ["make_vec"]) and chain[:1] in (["gym"], ["gymnasium"]):
-            from mesalib.levels import LevelDistribution
+            from mesalib.env.levels import LevelDistribution
 
             allowed = {f.name for f in fields(LevelDistribution)} | GYM_KEYWORDS
-            problems += [f"`{'.'.join(chain)}(..., {k}=...)`: {k!r} is not a LevelDistribution field"
-                         for k in names if k not in allowed]
+            problems += [
+                f"`{'.'.join(chain)}(..., {k}=...)`: {k!r} is not a LevelDistribution field"
+                for k in names
+                if k not in allowed
+            ]
             continue
         if id(node.func) not in resolved:
             continue
@@ -490,7 +606,9 @@ def _check_keywords(name: str, obj, keywords: list[str]) -> list[str]:
         if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
             return []
         allowed = {n for n, p in signature.parameters.items() if p.kind is not p.VAR_POSITIONAL}
-    return [f"`{name}(..., {k}=...)`: {k!r} is not one of its parameters" for k in keywords if k not in allowed]
+    return [
+        f"`{name}(..., {k}=...)`: {k!r} is not one of its parameters" for k in keywords if k not in allowed
+    ]
 
 
 def check_span(span: str, declared: frozenset[str] = frozenset()) -> list[str]:
@@ -501,7 +619,7 @@ def check_span(span: str, declared: frozenset[str] = frozenset()) -> list[str]:
     if command is not None:
         return command
     if EXERCISE_ID.match(span):
-        return [] if span in _exercises() else [f"`{span}` is not an exercise of mesalib.checks"]
+        return [] if span in _exercises() else [f"`{span}` is not an exercise of mesalib.teaching.checks"]
     if span.startswith("--"):
         option = span.split()[0].split("=")[0]
         known = {s for p in _subparsers().values() for a in p._actions for s in a.option_strings}
@@ -521,7 +639,9 @@ def check_prose(text: str) -> list[str]:
     problems = []
     prose = _prose(text)
     lessons = _lesson_numbers()
-    for match in re.finditer(r"\b[Ll]essons? ((?:\d\d(?:,\s*|\s+and\s+|\s+to\s+|\s+or\s+|\s*-\s*|\s*–\s*))*\d\d)\b", prose):
+    for match in re.finditer(
+        r"\b[Ll]essons? ((?:\d\d(?:,\s*|\s+and\s+|\s+to\s+|\s+or\s+|\s*-\s*|\s*–\s*))*\d\d)\b", prose
+    ):
         for number in re.findall(r"\d\d", match.group(1)):
             if number not in lessons:
                 problems.append(f"lesson {number}: there is no solutions/{number}_*.ipynb")
@@ -529,7 +649,9 @@ def check_prose(text: str) -> list[str]:
     for match in re.finditer(r"\bExercises? (\d+)\.(\d+)\b", prose):
         number = f"{int(match.group(1)):02d}"
         if (number, match.group(0).split()[-1]) not in headers:
-            problems.append(f"{match.group(0)}: lesson {number} has no header '## Exercise {match.group(0).split()[-1]}'")
+            problems.append(
+                f"{match.group(0)}: lesson {number} has no header '## Exercise {match.group(0).split()[-1]}'"
+            )
     exercises = _exercises()
     for match in re.finditer(r"`(lesson\d\d\.\w+)`\s*[(,:]?\s*(\d+)\s*points?\b", text):
         ex_id, points = match.group(1), int(match.group(2))
@@ -622,16 +744,22 @@ def test_the_lesson_map_lists_every_lesson_with_its_own_time():
     assert not missing, f"course/README.md's lesson map lacks lesson(s) {missing}"
     for number, minutes in sorted(rows.items()):
         assert minutes == _notebook_time(number), (
-            f"lesson {number}: the map says {minutes} min, the notebook says about {_notebook_time(number)} minutes")
+            f"lesson {number}: the map says {minutes} min, the notebook says about {_notebook_time(number)} minutes"
+        )
     minutes = re.search(r"In all: (\d+) minutes", text)
     assert minutes and int(minutes.group(1)) == sum(_notebook_time(n) for n in _lesson_numbers()), (
-        "course/README.md's total time is not the sum of the lessons' times")
+        "course/README.md's total time is not the sum of the lessons' times"
+    )
     totals = re.search(r"(\d+) points over (\d+) exercises", text)
     assert totals, "course/README.md no longer states the total points and exercises"
     exercises = _exercises()
-    assert (int(totals.group(1)), int(totals.group(2))) == (sum(e.points for e in exercises.values()), len(exercises)), (
+    assert (int(totals.group(1)), int(totals.group(2))) == (
+        sum(e.points for e in exercises.values()),
+        len(exercises),
+    ), (
         f"course/README.md says {totals.group(0)}; the checks have {sum(e.points for e in exercises.values())} points "
-        f"over {len(exercises)} exercises")
+        f"over {len(exercises)} exercises"
+    )
 
 
 def test_every_exercise_is_named_in_the_course_documents():
@@ -642,29 +770,43 @@ def test_every_exercise_is_named_in_the_course_documents():
 
 def test_the_instructor_guide_documents_every_option_of_mesalib_grade():
     text = (COURSE / "instructor_guide.md").read_text()
-    options = {s for a in _subparsers()["grade"]._actions for s in a.option_strings if s.startswith("--")} - {"--help"}
+    options = {s for a in _subparsers()["grade"]._actions for s in a.option_strings if s.startswith("--")} - {
+        "--help"
+    }
     missing = sorted(o for o in options if f"`{o}" not in text and f" {o}" not in text)
     assert not missing, f"course/instructor_guide.md does not explain `mesalib grade` {missing}"
 
 
 def test_the_instructor_guide_explains_every_grading_status_and_output_file():
-    from mesalib.grading.report import STATUS_TITLES
+    from mesalib.teaching.grading.report import STATUS_TITLES
 
     text = (COURSE / "instructor_guide.md").read_text()
     missing = sorted(status for status in STATUS_TITLES if f"`{status}`" not in text)
     assert not missing, f"course/instructor_guide.md does not explain the grading statuses {missing}"
-    runner = (ROOT / "mesalib" / "grading" / "runner.py").read_text()
+    runner = (ROOT / "mesalib" / "teaching" / "grading" / "runner.py").read_text()
     written = set(re.findall(r'out / "([^"]+)"', runner))
-    assert written, "mesalib/grading/runner.py no longer writes into out / ...: update this test"
+    assert written, "mesalib/teaching/grading/runner.py no longer writes into out / ...: update this test"
     missing = sorted(name for name in written if f"`{name}" not in text)
     assert not missing, f"course/instructor_guide.md does not describe the output files {missing}"
 
 
 def test_the_glossary_defines_the_terms_the_issue_asks_for():
     headings = [h.lower() for h in re.findall(r"^#+\s*(.+)$", (COURSE / "glossary.md").read_text(), re.M)]
-    for term in ("mesa-optimizer", "base objective", "mesa-objective", "behavioural objective", "inner alignment",
-                 "outer alignment", "pseudo-alignment", "proxy alignment", "malign generalization",
-                 "goal misgeneralization", "capability robustness", "objective robustness", "intentional stance"):
+    for term in (
+        "mesa-optimizer",
+        "base objective",
+        "mesa-objective",
+        "behavioural objective",
+        "inner alignment",
+        "outer alignment",
+        "pseudo-alignment",
+        "proxy alignment",
+        "malign generalization",
+        "goal misgeneralization",
+        "capability robustness",
+        "objective robustness",
+        "intentional stance",
+    ):
         assert any(term in h for h in headings), f"course/glossary.md has no entry for {term!r}"
 
 
@@ -677,8 +819,8 @@ GOOD = """
 Run `mesalib grade subs/ --out grades/ --seed 7 --lesson 02 --jobs 2`, then open `grades/gradebook.csv`.
 `mesalib checkpoints --regenerate --only default` retrains one agent; `mesalib evaluate nearest_key --on test`.
 `make course` and `make test`. The lesson `lessons/02_heuristics.ipynb` and its check
-`mesalib/checks/lesson02.py`; every check lives in `mesalib/checks/lesson*.py`. Exercise 2.1 is
-`lesson02.distance_map` (3 points), in lesson 02. `mesalib.policies.distance_map`, `checkpoints.load("default")`,
+`mesalib/teaching/checks/lesson02.py`; every check lives in `mesalib/teaching/checks/lesson*.py`. Exercise 2.1 is
+`lesson02.distance_map` (3 points), in lesson 02. `mesalib.agents.heuristics.distance_map`, `checkpoints.load("default")`,
 `TRAIN.replace(view=7, inventory_planes=2)`, `gym.make("mesalib/ChestsAndKeys-Test-v0", view=7)`,
 `LevelDistribution.max_steps`, `mix(TRAIN, TEST, 0.1)` and `--resume`. See [the README](../README.md).
 `Planner`, `ValuePlanner.objective`, `UNREACHABLE`, `PPOConfig.total_steps`, `KEYS_FIRST` (a lesson's name),
@@ -693,8 +835,8 @@ pytest --nbval-lax lessons/00_welcome.ipynb
 ```
 
 ```python
-from mesalib.levels import TRAIN, mix
-from mesalib import checkpoints
+from mesalib.env.levels import TRAIN, mix
+from mesalib.agents import checkpoints
 agent = checkpoints.load("default")
 levels = TRAIN.sample(rng, 4)   # a local name that shadows a submodule is not the module
 print(levels.keys, agent.stats)
@@ -711,19 +853,22 @@ BAD = {
     "an unknown lesson to grade": ("`mesalib grade subs/ --out o --seed 1 --lesson 42`", "42"),
     "a lone unknown option": ("`--regrade`", "--regrade"),
     "a make target": ("`make lectures`", "lectures"),
-    "a missing file": ("`mesalib/grading/scoring.py`", "scoring.py"),
+    "a missing file": ("`mesalib/teaching/grading/scoring.py`", "scoring.py"),
     "a missing lesson file": ("`lessons/10_deception.ipynb`", "10_deception"),
-    "a glob that matches nothing": ("`mesalib/checks/lecture*.py`", "lecture*"),
+    "a glob that matches nothing": ("`mesalib/teaching/checks/lecture*.py`", "lecture*"),
     "a lesson file under another folder": ("`submissions/alice/11_extra.ipynb`", "11_extra"),
     "a path not from the root": ("`grading/runner.py`", "grading/runner.py"),
     "a missing function": ("`mesalib.policies.nearest_chest`", "nearest_chest"),
     "a missing module": ("`mesalib.interp.probe`", "interp"),
-    "a missing attribute of a submodule": ("`checkpoints.download(\"default\")`", "download"),
+    "a missing attribute of a submodule": ('`checkpoints.download("default")`', "download"),
     "a missing field": ("`TRAIN.replace(doors=3)`", "doors"),
-    "a wrong keyword": ("`mesalib.evaluate.evaluate(policy, TEST, episodes=10, levels=5)`", "levels"),
-    "an unregistered environment": ("`gym.make(\"mesalib/ChestsAndKeys-Hard-v0\")`", "Hard"),
-    "a gym keyword that is no field": ("`gym.make(\"mesalib/ChestsAndKeys-Test-v0\", fog=True)`", "fog"),
-    "a bad import": ("```python\nfrom mesalib.policies import SmartPolicy\n```", "SmartPolicy"),
+    "a wrong keyword": (
+        "`mesalib.analysis.evaluate.evaluate(policy, TEST, episodes=10, levels=5)`",
+        "levels",
+    ),
+    "an unregistered environment": ('`gym.make("mesalib/ChestsAndKeys-Hard-v0")`', "Hard"),
+    "a gym keyword that is no field": ('`gym.make("mesalib/ChestsAndKeys-Test-v0", fog=True)`', "fog"),
+    "a bad import": ("```python\nfrom mesalib.agents.heuristics import SmartPolicy\n```", "SmartPolicy"),
     "an unknown exercise": ("`lesson02.shortest_path`", "shortest_path"),
     "wrong points": ("`lesson02.distance_map` (5 points)", "distance_map"),
     "a missing lesson in prose": ("Lessons 08 and 42 go further.", "42"),
@@ -735,8 +880,10 @@ BAD = {
     "a keyword that does not exist": ("`view_size=7`", "view_size"),
     "a method that does not exist": ("`ValuePlanner.imagine`", "imagine"),
     "a constant that does not exist": ("`MAX_KEYS`", "MAX_KEYS"),
-    "a new exercise used without being declared": ("```python\nchecks.lesson07.median_accuracy.run(f)\n```",
-                                                  "median_accuracy"),
+    "a new exercise used without being declared": (
+        "```python\nchecks.lesson07.median_accuracy.run(f)\n```",
+        "median_accuracy",
+    ),
 }
 
 
@@ -746,7 +893,7 @@ def test_a_document_naming_only_what_exists_passes():
 
 def test_a_document_may_use_what_it_asks_the_reader_to_create():
     declares = "```python new\nmedian_accuracy = Exercise(lesson='07', name='median_accuracy')\n```\n"
-    uses = "```python\nfrom mesalib import checks\nchecks.lesson07.median_accuracy.run(f)\n```\n"
+    uses = "```python\nfrom mesalib.teaching import checks\nchecks.lesson07.median_accuracy.run(f)\n```\n"
     assert doc_problems(GOOD + declares + uses) == []
     assert doc_problems(GOOD + uses)
 

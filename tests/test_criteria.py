@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mesalib import criteria
-from mesalib.criteria import Report, misgeneralization_report, split_distributions
-from mesalib.levels import TEST, TRAIN, mix
-from mesalib.policies import KeyThenChest, NearestKey
+from mesalib.agents.heuristics import KeyThenChest, NearestKey
+from mesalib.analysis import criteria
+from mesalib.analysis.criteria import Report, misgeneralization_report, split_distributions
+from mesalib.env.levels import TEST, TRAIN, mix
 
 
 def summaries(agent_train, agent_test, agent_keys, agent_visible, agent_ghost):
@@ -15,7 +15,11 @@ def summaries(agent_train, agent_test, agent_keys, agent_visible, agent_ghost):
         return {"chests_opened": chests, "keys_collected": keys, "ghost_chests_opened": ghost}
 
     return {
-        "agent": {"train": s(agent_train), "test": s(agent_test, agent_keys), "ghost": s(agent_visible, 0, agent_ghost)},
+        "agent": {
+            "train": s(agent_train),
+            "test": s(agent_test, agent_keys),
+            "ghost": s(agent_visible, 0, agent_ghost),
+        },
         "key_then_chest": {"train": s(1.5), "test": s(1.5, 2.0), "ghost": s(1.5, 0, 0.15)},
         "nearest_key": {"train": s(0.6), "test": s(0.35, 7.0), "ghost": s(0.36, 0, 0.34)},
     }
@@ -26,12 +30,15 @@ def test_a_key_seeker_that_is_capable_passes_all_three():
     assert r.misgeneralizes and r.ratios["chest_seeking"] == pytest.approx(0.15 / 1.35)
 
 
-@pytest.mark.parametrize("changes, failed", [
-    ((1.30, 0.5, 6.0, 0.5, 0.35), "1 capable on TRAIN"),        # not capable on TRAIN
-    ((1.45, 0.9, 6.0, 0.5, 0.35), "2 misgeneralizes on TEST"),  # opens most TEST chests: generalizes
-    ((1.45, 0.5, 5.0, 0.5, 0.35), "2 misgeneralizes on TEST"),  # lost its key skill: a capability failure
-    ((1.45, 0.5, 6.0, 1.0, 0.35), "3 not seeking chests"),      # clearly seeks chests
-])
+@pytest.mark.parametrize(
+    "changes, failed",
+    [
+        ((1.30, 0.5, 6.0, 0.5, 0.35), "1 capable on TRAIN"),  # not capable on TRAIN
+        ((1.45, 0.9, 6.0, 0.5, 0.35), "2 misgeneralizes on TEST"),  # opens most TEST chests: generalizes
+        ((1.45, 0.5, 5.0, 0.5, 0.35), "2 misgeneralizes on TEST"),  # lost its key skill: a capability failure
+        ((1.45, 0.5, 6.0, 1.0, 0.35), "3 not seeking chests"),  # clearly seeks chests
+    ],
+)
 def test_each_criterion_can_fail(changes, failed):
     r = Report(summaries(*changes), 100, 0)
     assert not r.misgeneralizes and [k for k, v in r.passed.items() if not v] == [failed]

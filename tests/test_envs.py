@@ -8,8 +8,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import mesalib
-from mesalib.envs import ChestsAndKeysEnv, ChestsAndKeysVectorEnv
-from mesalib.levels import TEST, TRAIN
+from mesalib.env.adapters import ChestsAndKeysEnv, ChestsAndKeysVectorEnv
+from mesalib.env.levels import TEST, TRAIN
 
 IDS = ["mesalib/ChestsAndKeys-Train-v0", "mesalib/ChestsAndKeys-Test-v0"]
 

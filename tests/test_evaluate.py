@@ -3,15 +3,23 @@
 import numpy as np
 import pytest
 
-from mesalib.evaluate import RECORD_KEYS, Evaluation, evaluate, evaluate_levels
-from mesalib.levels import TEST, TRAIN, mix
-from mesalib.policies import (CHESTS, KeyThenChest, NearestKey, Planner, RandomPolicy, WallFollower,
-                              act_single, best_chests)
-from mesalib.rules import Game
-from mesalib.vecenv import VecChestsAndKeys
+from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower, act_single
+from mesalib.agents.objectives import CHESTS
+from mesalib.agents.planner import Planner, best_chests
+from mesalib.analysis.evaluate import RECORD_KEYS, Evaluation, evaluate, evaluate_levels
+from mesalib.env.levels import TEST, TRAIN, mix
+from mesalib.env.rules import Game
 
-SUMMARY_KEYS = {"return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps",
-                "fraction_of_best", "episodes"}
+SUMMARY_KEYS = {
+    "return",
+    "chests_opened",
+    "keys_collected",
+    "ghost_chests_opened",
+    "steps",
+    "wall_bumps",
+    "fraction_of_best",
+    "episodes",
+}
 
 
 class Spy:

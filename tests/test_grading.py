@@ -1,7 +1,7 @@
 """`mesalib grade`: a class of synthetic submissions (correct, partial, broken and cheating), each
 with its exact outcome; outputs, idempotence, crashes and resuming, the command line.
 
-The submissions are built here from the official lesson notebooks (mesalib.grading.synthetic);
+The submissions are built here from the official lesson notebooks (mesalib.teaching.grading.synthetic);
 lesson 00 (one exercise, 1 point) carries most of them because its exercise is cheap to run.
 """
 
@@ -15,23 +15,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mesalib import checks, cli
-from mesalib.grading import Limits, grade, hundredths
-from mesalib.grading.grader import ExerciseGrader
-from mesalib.grading.synthetic import learner_notebook, solution_sources, write_notebook
+from mesalib.teaching import checks, cli
+from mesalib.teaching.grading import Limits, grade, hundredths
+from mesalib.teaching.grading.grader import ExerciseGrader
+from mesalib.teaching.grading.synthetic import learner_notebook, solution_sources, write_notebook
 
 LIMITS = Limits(wall_s=3.0, cpu_s=3.0, memory_mb=256)
 SEED = 7
-GOOD = ("def discounted_return(rewards, gamma):\n"
-        "    return sum(gamma**t * r for t, r in enumerate(rewards))\n")
-RAISES = GOOD.replace("    return sum", "    if gamma < 0.6:\n        raise ValueError('gamma too small')\n    return sum")
+GOOD = "def discounted_return(rewards, gamma):\n    return sum(gamma**t * r for t, r in enumerate(rewards))\n"
+RAISES = GOOD.replace(
+    "    return sum", "    if gamma < 0.6:\n        raise ValueError('gamma too small')\n    return sum"
+)
 EX00 = checks.lesson00.discounted_return
 N_PUBLIC, N_HIDDEN = len(EX00.cases(0)), EX00.n_random
 HIDDEN = EX00.random_cases(np.random.default_rng(SEED), EX00.n_random)
 
 
 def _cell_index(nb: dict, key: str, value: str) -> int:
-    (index,) = [i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("mesalib", {}).get(key) == value]
+    (index,) = [
+        i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("mesalib", {}).get(key) == value
+    ]
     return index
 
 
@@ -41,9 +44,11 @@ def nb00(source: str = GOOD) -> dict:
 
 def _memorizer() -> str:
     table = {repr((c.args["rewards"], c.args["gamma"])): EX00.expected(c) for c in EX00.cases(0)}
-    return ("TABLE = " + repr(table) + "\n\n"
-            "def discounted_return(rewards, gamma):\n"
-            "    return TABLE.get(repr((rewards, gamma)), 0.0)\n")
+    return (
+        "TABLE = " + repr(table) + "\n\n"
+        "def discounted_return(rewards, gamma):\n"
+        "    return TABLE.get(repr((rewards, gamma)), 0.0)\n"
+    )
 
 
 def _class00(root: Path, outside: Path) -> dict[str, str]:
@@ -61,45 +66,100 @@ def _class00(root: Path, outside: Path) -> dict[str, str]:
 
     put("correct", nb00(), folder=True)
     put("stub", learner_notebook("00", solved=False))
-    put("partial", nb00(GOOD.replace("    return sum", "    if not rewards:\n        return 1.0\n    return sum")))
+    put(
+        "partial",
+        nb00(GOOD.replace("    return sum", "    if not rewards:\n        return 1.0\n    return sum")),
+    )
     put("memorizer", nb00(_memorizer()))
     put("raises", nb00(RAISES))
     put("returns_set", nb00("def discounted_return(rewards, gamma):\n    return {1.0}\n"))
-    put("prints_passed", nb00('print("✓ discounted_return: all 25 cases pass.")\n\n'
-                              "def discounted_return(rewards, gamma):\n    return 0.0\n"))
+    put(
+        "prints_passed",
+        nb00(
+            'print("✓ discounted_return: all 25 cases pass.")\n\n'
+            "def discounted_return(rewards, gamma):\n    return 0.0\n"
+        ),
+    )
     nb = nb00()
-    nb["cells"][_cell_index(nb, "check", "lesson00.discounted_return")]["source"] = \
+    nb["cells"][_cell_index(nb, "check", "lesson00.discounted_return")]["source"] = (
         'print("✓ discounted_return: all 25 cases pass.")'
+    )
     put("check_edited", nb)
-    put("patches_numpy", nb00("import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n\n" + GOOD))
+    put(
+        "patches_numpy",
+        nb00("import numpy as np\nnp.testing.assert_allclose = lambda *a, **k: None\n\n" + GOOD),
+    )
     nb = nb00()
-    nb["cells"].insert(_cell_index(nb, "check", "lesson00.discounted_return"), {
-        "cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-        "source": "import mesalib.checks\nmesalib.checks.Exercise.__call__ = lambda self, fn, seed=0: None"})
+    nb["cells"].insert(
+        _cell_index(nb, "check", "lesson00.discounted_return"),
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "import mesalib.teaching.checks\nmesalib.teaching.checks.Exercise.__call__ = lambda self, fn, seed=0: None",
+        },
+    )
     put("patches_checks", nb)
     put("system_exit", nb00("def discounted_return(rewards, gamma):\n    raise SystemExit(0)\n"))
     put("keyboard_interrupt", nb00(GOOD + "\nraise KeyboardInterrupt\n"))
-    put("equals_anything", nb00("class Anything:\n    def __eq__(self, other):\n        return True\n\n"
-                                "def discounted_return(rewards, gamma):\n    return Anything()\n"))
-    put("imports_reference", nb00("from mesalib.evaluate import discounted_return as ref\n\n"
-                                  "def discounted_return(rewards, gamma):\n    return ref(rewards, gamma)\n"))
-    put("reference_by_getattr", nb00("import mesalib.evaluate\n\ndef discounted_return(rewards, gamma):\n"
-                                     "    return getattr(mesalib.evaluate, 'discounted' + '_return')(rewards, gamma)\n"))
-    put("writes_outside", nb00(f"def discounted_return(rewards, gamma):\n"
-                               f"    open({str(outside)!r}, 'w').write('x')\n" + GOOD.split("\n", 1)[1]))
-    put("writes_inside", nb00("def discounted_return(rewards, gamma):\n"
-                              "    open('scratch.txt', 'w').write('x')\n" + GOOD.split("\n", 1)[1]))
+    put(
+        "equals_anything",
+        nb00(
+            "class Anything:\n    def __eq__(self, other):\n        return True\n\n"
+            "def discounted_return(rewards, gamma):\n    return Anything()\n"
+        ),
+    )
+    put(
+        "imports_reference",
+        nb00(
+            "from mesalib.analysis.evaluate import discounted_return as ref\n\n"
+            "def discounted_return(rewards, gamma):\n    return ref(rewards, gamma)\n"
+        ),
+    )
+    put(
+        "reference_by_getattr",
+        nb00(
+            "import mesalib.analysis.evaluate\n\ndef discounted_return(rewards, gamma):\n"
+            "    return getattr(mesalib.analysis.evaluate, 'discounted' + '_return')(rewards, gamma)\n"
+        ),
+    )
+    put(
+        "writes_outside",
+        nb00(
+            f"def discounted_return(rewards, gamma):\n"
+            f"    open({str(outside)!r}, 'w').write('x')\n" + GOOD.split("\n", 1)[1]
+        ),
+    )
+    put(
+        "writes_inside",
+        nb00(
+            "def discounted_return(rewards, gamma):\n"
+            "    open('scratch.txt', 'w').write('x')\n" + GOOD.split("\n", 1)[1]
+        ),
+    )
     put("forks", nb00("import os\n\ndef discounted_return(rewards, gamma):\n    os.fork()\n    return 0.0\n"))
-    put("network", nb00("import socket\n\ndef discounted_return(rewards, gamma):\n"
-                        "    socket.create_connection(('example.org', 80))\n"))
+    put(
+        "network",
+        nb00(
+            "import socket\n\ndef discounted_return(rewards, gamma):\n"
+            "    socket.create_connection(('example.org', 80))\n"
+        ),
+    )
     put("sleeps", nb00("import time\n\ndef discounted_return(rewards, gamma):\n    time.sleep(60)\n"))
-    put("allocates", nb00("def discounted_return(rewards, gamma):\n    hog = bytearray(4 * 1024**3)\n    return 0.0\n"))
+    put(
+        "allocates",
+        nb00("def discounted_return(rewards, gamma):\n    hog = bytearray(4 * 1024**3)\n    return 0.0\n"),
+    )
     nb = nb00()
-    nb["cells"][_cell_index(nb, "exercise", "lesson00.discounted_return")]["metadata"]["mesalib"]["points"] = 5
+    nb["cells"][_cell_index(nb, "exercise", "lesson00.discounted_return")]["metadata"]["mesalib"][
+        "points"
+    ] = 5
     put("points_edited", nb)
     nb = nb00()
-    nb["cells"][_cell_index(nb, "exercise", "lesson00.discounted_return")]["metadata"]["mesalib"]["exercise"] = \
-        "lesson00.bonus"
+    nb["cells"][_cell_index(nb, "exercise", "lesson00.discounted_return")]["metadata"]["mesalib"][
+        "exercise"
+    ] = "lesson00.bonus"
     put("id_edited", nb)
     nb = nb00()
     i = _cell_index(nb, "exercise", "lesson00.discounted_return")
@@ -125,7 +185,10 @@ EXPECTED = {
     "correct": ("ok", 1.0),
     "writes_inside": ("ok", 1.0),
     "stub": ("discounted_return: not_implemented", 0.0),
-    "partial": ("discounted_return: partial", hundredths(1, N_PUBLIC + N_HIDDEN - 1, N_PUBLIC + N_HIDDEN) / 100),
+    "partial": (
+        "discounted_return: partial",
+        hundredths(1, N_PUBLIC + N_HIDDEN - 1, N_PUBLIC + N_HIDDEN) / 100,
+    ),
     "memorizer": None,
     "raises": None,
     "returns_set": ("discounted_return: failed", 0.0),
@@ -160,8 +223,16 @@ def class00(tmp_path_factory):
     root = tmp_path_factory.mktemp("class00")
     outside = root.parent / "written_by_a_learner.txt"
     made = _class00(root / "subs", outside)
-    run = grade([made[k] for k in sorted(made)], root / "out", seed=SEED, jobs=2, limits=LIMITS,
-                max_bytes=2**20, progress=False, echo=None)
+    run = grade(
+        [made[k] for k in sorted(made)],
+        root / "out",
+        seed=SEED,
+        jobs=2,
+        limits=LIMITS,
+        max_bytes=2**20,
+        progress=False,
+        echo=None,
+    )
     return run, root, made, outside
 
 
@@ -195,12 +266,18 @@ def test_statuses_say_why(class00):
     assert "prints '✓ discounted_return: all 25 cases pass.'" in message("prints_passed")
     assert "check cell's code was changed" in message("check_edited")
     assert "np.testing.assert_allclose" in message("patches_numpy")
-    assert "cell 9" in message("patches_checks") and "mesalib.checks.Exercise.__call__" in message("patches_checks")
-    assert "raised SystemExit" in message("system_exit") and "KeyboardInterrupt" in message("keyboard_interrupt")
+    assert "cell 9" in message("patches_checks") and "mesalib.teaching.checks.Exercise.__call__" in message(
+        "patches_checks"
+    )
+    assert "raised SystemExit" in message("system_exit") and "KeyboardInterrupt" in message(
+        "keyboard_interrupt"
+    )
     assert "class Anything" in message("equals_anything")
-    assert "imports discounted_return from mesalib.evaluate" in message("imports_reference")
-    assert "uses mesalib.evaluate.discounted_return" in message("reference_by_getattr")
-    assert "outside its working directory" in message("writes_outside") and str(class00[3]) in message("writes_outside")
+    assert "imports discounted_return from mesalib.analysis.evaluate" in message("imports_reference")
+    assert "uses mesalib.analysis.evaluate.discounted_return" in message("reference_by_getattr")
+    assert "outside its working directory" in message("writes_outside") and str(class00[3]) in message(
+        "writes_outside"
+    )
     assert "forks a new process" in message("forks")
     assert "network" in message("network")
     assert "3 s limit" in message("sleeps")
@@ -219,11 +296,16 @@ def test_hidden_cases_count_but_are_never_shown(class00):
     run, root, *_ = class00
     memo = next(r for r in run.records if r["learner"] == "memorizer")
     ex = memo["exercises"][0]
-    hidden_right = sum(EX00.judge(case, 0.0) is None for case in HIDDEN)  # the table answers 0.0 to what it has not seen
+    hidden_right = sum(
+        EX00.judge(case, 0.0) is None for case in HIDDEN
+    )  # the table answers 0.0 to what it has not seen
     assert ex["public"] == [N_PUBLIC, N_PUBLIC] and ex["hidden"] == [hidden_right, N_HIDDEN]
     assert ex["points"] == hundredths(1, N_PUBLIC + hidden_right, N_PUBLIC + N_HIDDEN) / 100 < 1.0
     assert ex["status"] == "partial" and ex["report"] == ""
-    texts = [(root / "out" / "grades.json").read_text(), (root / "out" / "feedback" / "memorizer.md").read_text()]
+    texts = [
+        (root / "out" / "grades.json").read_text(),
+        (root / "out" / "feedback" / "memorizer.md").read_text(),
+    ]
     assert "Every public case passes but some hidden ones fail" in texts[1]
     for case in HIDDEN:
         for text in texts:
@@ -245,7 +327,10 @@ def test_exceptions_and_answers_that_are_not_plain_fail_their_cases(class00):
 
     passed = sum(outcome(c) is None for c in EX00.cases(0) + HIDDEN)
     assert 0 < passed < N_PUBLIC + N_HIDDEN
-    assert (by["raises"]["status"], by["raises"]["points"]) == ("partial", hundredths(1, passed, N_PUBLIC + N_HIDDEN) / 100)
+    assert (by["raises"]["status"], by["raises"]["points"]) == (
+        "partial",
+        hundredths(1, passed, N_PUBLIC + N_HIDDEN) / 100,
+    )
     assert "Problem: raised ValueError: gamma too small" in by["raises"]["report"]
     assert by["returns_set"]["public"] == [0, N_PUBLIC]
     assert "Problem: returned a set, which is not plain data" in by["returns_set"]["report"]
@@ -255,7 +340,10 @@ def test_feedback_shows_the_first_failing_public_case_and_the_hint(class00):
     _, root, *_ = class00
     text = (root / "out" / "feedback" / "partial.md").read_text()
     assert "# Feedback on lesson 00 for partial" in text
-    assert f"Public cases: {N_PUBLIC - 1} of {N_PUBLIC} pass. Hidden cases: {N_HIDDEN} of {N_HIDDEN} pass." in text
+    assert (
+        f"Public cases: {N_PUBLIC - 1} of {N_PUBLIC} pass. Hidden cases: {N_HIDDEN} of {N_HIDDEN} pass."
+        in text
+    )
     assert "Case (an empty episode):" in text and "Expected:\n    0.0\nGot:\n    1.0" in text
     assert f"Hint: {EX00.hint}" in text
     assert (root / "out" / "feedback" / "correct.md").read_text().count("(all cases pass)") == 1
@@ -267,8 +355,15 @@ def test_the_json_holds_everything_and_the_summary_the_distribution(class00):
     run, root, *_ = class00
     data = json.loads((root / "out" / "grades.json").read_text())
     assert data["lesson"] == "00" and data["seed"] == SEED and data["max_points"] == 1
-    assert data["exercises"] == [{"exercise": "lesson00.discounted_return", "name": "discounted_return", "points": 1,
-                                  "public_cases": N_PUBLIC, "hidden_cases": N_HIDDEN}]
+    assert data["exercises"] == [
+        {
+            "exercise": "lesson00.discounted_return",
+            "name": "discounted_return",
+            "points": 1,
+            "public_cases": N_PUBLIC,
+            "hidden_cases": N_HIDDEN,
+        }
+    ]
     assert [r["learner"] for r in data["learners"]] == sorted(EXPECTED)
     assert "fingerprint" not in data["learners"][0]
     assert "Class distribution" in run.summary and "full 1 |" in run.summary
@@ -284,7 +379,9 @@ def test_grading_again_gives_identical_files(class00, tmp_path):
     run, root, made, _ = class00
     quick = [made[k] for k in sorted(made) if k not in ("sleeps",)]
     first = grade(quick, tmp_path / "a", seed=SEED, limits=LIMITS, max_bytes=2**20, progress=False, echo=None)
-    second = grade(quick, tmp_path / "b", seed=SEED, limits=LIMITS, max_bytes=2**20, progress=False, echo=None)
+    second = grade(
+        quick, tmp_path / "b", seed=SEED, limits=LIMITS, max_bytes=2**20, progress=False, echo=None
+    )
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert first.records == [r for r in run.records if r["learner"] != "sleeps"]
 
@@ -315,12 +412,16 @@ def test_a_crash_on_one_submission_loses_nothing_and_resuming_finishes(tmp_path,
     saved = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out" / "records").glob("*.json")}
     assert {"ann", "ben"} <= set(saved) and "cat" not in saved  # graded before the interruption: on disk
     assert saved["ann"]["total"] == 1.0 and saved["ben"]["status"] == "grader_error"
-    assert "RuntimeError: boom" in saved["ben"]["message"] and "others are unaffected" in saved["ben"]["message"]
+    assert (
+        "RuntimeError: boom" in saved["ben"]["message"] and "others are unaffected" in saved["ben"]["message"]
+    )
     assert (tmp_path / "out" / "feedback" / "ann.md").exists()
 
     monkeypatch.setattr(ExerciseGrader, "grade", original)
     (tmp_path / "out" / "records" / "ben.json").unlink()  # regrade ben now that the grader is fixed
-    resumed = grade(paths, tmp_path / "out", seed=SEED, jobs=1, limits=LIMITS, resume=True, progress=False, echo=None)
+    resumed = grade(
+        paths, tmp_path / "out", seed=SEED, jobs=1, limits=LIMITS, resume=True, progress=False, echo=None
+    )
     assert resumed.reused == len(saved) - 1 and resumed.reused + resumed.graded_now == 4
     assert _files(tmp_path / "out") == _files(tmp_path / "clean")
     assert 0 < ben_passed < len(cases)
@@ -334,21 +435,37 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
     subs = tmp_path / "subs"
     write_notebook(learner_notebook("02"), subs / "full" / "02_heuristics.ipynb")
     write_notebook(learner_notebook("02", {"nearest_key": wrong_tie}), subs / "tie.ipynb")
-    write_notebook(learner_notebook("02", {
-        "nearest_key": "def nearest_key(walls, keys, agent):\n"
-                       "    from mesalib.levels import Boards\n"
-                       "    return NearestKey()(None, Boards(walls, keys, keys & False, walls & False, agent, 0 * agent[:, 0]))\n",
-        "distance_map": "from mesalib.policies import distance_map as library\n\n"
-                        "def distance_map(walls, targets):\n    return library(walls, targets)\n"}), subs / "library.ipynb")
-    run = grade([subs / "full", subs / "tie.ipynb", subs / "library.ipynb"], tmp_path / "out", seed=SEED,
-                limits=Limits(wall_s=10, cpu_s=10), progress=False, echo=None)
+    write_notebook(
+        learner_notebook(
+            "02",
+            {
+                "nearest_key": "def nearest_key(walls, keys, agent):\n"
+                "    from mesalib.env.levels import Boards\n"
+                "    return NearestKey()(None, Boards(walls, keys, keys & False, walls & False, agent, 0 * agent[:, 0]))\n",
+                "distance_map": "from mesalib.agents.heuristics import distance_map as library\n\n"
+                "def distance_map(walls, targets):\n    return library(walls, targets)\n",
+            },
+        ),
+        subs / "library.ipynb",
+    )
+    run = grade(
+        [subs / "full", subs / "tie.ipynb", subs / "library.ipynb"],
+        tmp_path / "out",
+        seed=SEED,
+        limits=Limits(wall_s=10, cpu_s=10),
+        progress=False,
+        echo=None,
+    )
     by = {r["learner"]: r for r in run.records}
     assert by["full"]["total"] == 7.0 and by["full"]["status"] == "ok"
 
     # The same mutant run here, as the notebook runs it: key_then_chest calls the learner's nearest_key.
     namespace: dict = {}
-    exec("import numpy as np\nfrom collections import deque\nfrom mesalib.policies import UNREACHABLE\n"
-         "from mesalib.rules import MOVES, Action\n", namespace)
+    exec(
+        "import numpy as np\nfrom collections import deque\nfrom mesalib.agents.heuristics import UNREACHABLE\n"
+        "from mesalib.env.rules import MOVES, Action\n",
+        namespace,
+    )
     for source in (sol["distance_map"], wrong_tie, sol["key_then_chest"]):
         exec(source, namespace)
     for ex in (checks.lesson02.nearest_key, checks.lesson02.key_then_chest):
@@ -360,33 +477,54 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
     assert by["tie"]["exercises"][0]["points"] == 3.0
 
     lib = {e["name"]: e for e in by["library"]["exercises"]}
-    assert lib["distance_map"]["status"] == "reads_reference" and "imports distance_map from mesalib.policies" in \
-        lib["distance_map"]["message"]
-    assert lib["nearest_key"]["status"] == "reads_reference" and "uses NearestKey" in lib["nearest_key"]["message"]
+    assert (
+        lib["distance_map"]["status"] == "reads_reference"
+        and "imports distance_map from mesalib.agents.heuristics" in lib["distance_map"]["message"]
+    )
+    assert (
+        lib["nearest_key"]["status"] == "reads_reference"
+        and "uses NearestKey" in lib["nearest_key"]["message"]
+    )
     # key_then_chest calls the learner's nearest_key, which takes the library's NearestKey: caught at run time.
     assert lib["key_then_chest"]["status"] == "reads_reference"
-    assert "uses mesalib.policies.NearestKey" in lib["key_then_chest"]["message"]
+    assert "uses mesalib.agents.heuristics.NearestKey" in lib["key_then_chest"]["message"]
 
 
 def test_lesson01_answers_with_tuples_come_back_intact(tmp_path):
     path = write_notebook(learner_notebook("01"), tmp_path / "subs" / "zoe.ipynb")
-    run = grade([path], tmp_path / "out", seed=SEED, lesson="01", limits=Limits(wall_s=10, cpu_s=10),
-                progress=False, echo=None)
+    run = grade(
+        [path],
+        tmp_path / "out",
+        seed=SEED,
+        lesson="01",
+        limits=Limits(wall_s=10, cpu_s=10),
+        progress=False,
+        echo=None,
+    )
     (record,) = run.records
     assert (record["status"], record["total"], record["max"]) == ("ok", 6.0, 6)
 
 
 def test_command_line(tmp_path, capsys):
     a = write_notebook(nb00(), tmp_path / "ann.ipynb")
-    b = write_notebook(nb00("def discounted_return(rewards, gamma):\n    return 0.0\n"), tmp_path / "bo.ipynb")
+    b = write_notebook(
+        nb00("def discounted_return(rewards, gamma):\n    return 0.0\n"), tmp_path / "bo.ipynb"
+    )
     out = tmp_path / "out"
-    assert cli.main(["grade", str(a), str(b), "--out", str(out), "--seed", "3", "--no-progress", "--timeout", "5"]) == 0
+    assert (
+        cli.main(
+            ["grade", str(a), str(b), "--out", str(out), "--seed", "3", "--no-progress", "--timeout", "5"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "Lesson 00, seed 3: 2 submission(s)" in printed and "Class distribution" in printed
     assert "full 1 |" in printed and "gradebook.csv" in printed
     rows = _rows(out)
     assert rows["ann"]["total"] == "1.00" and rows["bo"]["status"] == "discounted_return: partial"
-    assert cli.main(["grade", str(a), "--out", str(out), "--seed", "3", "--lesson", "99", "--no-progress"]) == 2
+    assert (
+        cli.main(["grade", str(a), "--out", str(out), "--seed", "3", "--lesson", "99", "--no-progress"]) == 2
+    )
     assert "lesson 99 has no checks" in capsys.readouterr().err
     assert cli.main(["grade", str(a), "--out", str(out), "--seed", "3", "--jobs", "0"]) == 2
 
@@ -395,21 +533,30 @@ def test_a_class_folder_and_learner_ids(tmp_path):
     root = tmp_path / "class"
     write_notebook(nb00(), root / "ann" / "00_welcome.ipynb")
     write_notebook(nb00(), root / "bo" / "my work.ipynb")
-    write_notebook(learner_notebook("01"), root / "bo" / "01_world.ipynb")  # another lesson beside it: ignored
+    write_notebook(
+        learner_notebook("01"), root / "bo" / "01_world.ipynb"
+    )  # another lesson beside it: ignored
     (root / "cy").mkdir()
     run = grade([root], tmp_path / "out", seed=1, limits=LIMITS, progress=False, echo=None)
     assert [(r["learner"], r["status"], r["total"]) for r in run.records] == [
-        ("ann", "ok", 1.0), ("bo", "ok", 1.0), ("cy", "no_notebook", 0.0)]
+        ("ann", "ok", 1.0),
+        ("bo", "ok", 1.0),
+        ("cy", "no_notebook", 0.0),
+    ]
     assert run.records[1]["notebook"].endswith("my work.ipynb")
 
 
 def test_benchmark_builds_the_class_it_means(tmp_path, capsys):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("grading_bench", Path(__file__).parent.parent / "benchmarks" / "grading.py")
+    spec = importlib.util.spec_from_file_location(
+        "grading_bench", Path(__file__).parent.parent / "benchmarks" / "grading.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert bench.main(["--lesson", "00", "--submissions", "40", "--timeout", "2", "--keep", str(tmp_path)]) == 0
+    assert (
+        bench.main(["--lesson", "00", "--submissions", "40", "--timeout", "2", "--keep", str(tmp_path)]) == 0
+    )
     printed = capsys.readouterr().out
     assert "statuses as built: all right" in printed and "per submission" in printed
     assert len(list((tmp_path / "submissions").glob("*.ipynb"))) == 40

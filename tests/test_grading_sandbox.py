@@ -11,9 +11,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from mesalib import checks
-from mesalib.grading import codecheck, forbidden_targets, hundredths, plain
-from mesalib.grading.sandbox import Limits, Sandbox
+from mesalib.teaching import checks
+from mesalib.teaching.grading import codecheck, forbidden_targets, hundredths, plain
+from mesalib.teaching.grading.sandbox import Limits, Sandbox
 
 EX00 = checks.lesson00.discounted_return
 CASES = plain.dumps([c.args for c in EX00.cases(0)])
@@ -25,8 +25,19 @@ GOOD = "def discounted_return(rewards, gamma):\n    return sum(gamma**t * r for 
 
 
 def test_plain_data_round_trips_exactly():
-    value = [1, 2.5, float("nan"), True, None, "text", (1, (2, 3)), {"a": [np.int64(3), np.float32(0.5)]},
-             np.arange(6, dtype=np.uint8).reshape(2, 3), np.zeros((0, 4), bool), np.bool_(True)]
+    value = [
+        1,
+        2.5,
+        float("nan"),
+        True,
+        None,
+        "text",
+        (1, (2, 3)),
+        {"a": [np.int64(3), np.float32(0.5)]},
+        np.arange(6, dtype=np.uint8).reshape(2, 3),
+        np.zeros((0, 4), bool),
+        np.bool_(True),
+    ]
     text, arrays = plain.dumps([value])
     (back,), extra = plain.loads(text, arrays, 2**20)
     assert extra == {}
@@ -52,9 +63,14 @@ def test_objects_that_are_not_plain_are_refused_and_liars_are_named():
     class Move(IntEnum):
         UP = 0
 
-    trees, arrays = plain.encode_many([Liar(1.0), Point(), {1, 2}, np.array([object()]), Move.UP, {"k": [Liar(2)]}])
+    trees, arrays = plain.encode_many(
+        [Liar(1.0), Point(), {1, 2}, np.array([object()]), Move.UP, {"k": [Liar(2)]}]
+    )
     values = [plain.decode(t, arrays) for t in trees]
-    assert plain.contains_eq(values[0]) == "test_objects_that_are_not_plain_are_refused_and_liars_are_named.<locals>.Liar"
+    assert (
+        plain.contains_eq(values[0])
+        == "test_objects_that_are_not_plain_are_refused_and_liars_are_named.<locals>.Liar"
+    )
     assert isinstance(values[1], plain.NotPlain) and not values[1].claims_equality
     assert values[2].type_name == "set" and "dtype object" in values[3].type_name
     assert values[4] == 0 and type(values[4]) is int
@@ -103,30 +119,52 @@ def _tamper(source, **kw):
 
 
 def test_tampering_is_found_through_aliases_but_not_in_own_variables():
-    assert _tamper("import numpy.testing as nt\nnt.assert_allclose = print", exercise_cell=True) == ["nt.assert_allclose"]
-    assert _tamper("from mesalib import checks as c\nsetattr(c.lesson02, 'x', 1)", exercise_cell=False) == ["c.lesson02"]
-    assert _tamper("import sys\nsys.modules['mesalib.checks'] = None", exercise_cell=False) == ["sys.modules"]
-    assert _tamper("from unittest import mock\nmock.patch('numpy.testing.assert_allclose').start()",
-                   exercise_cell=False) == ["numpy.testing.assert_allclose"]
+    assert _tamper("import numpy.testing as nt\nnt.assert_allclose = print", exercise_cell=True) == [
+        "nt.assert_allclose"
+    ]
+    assert _tamper(
+        "from mesalib.teaching import checks as c\nsetattr(c.lesson02, 'x', 1)", exercise_cell=False
+    ) == ["c.lesson02"]
+    assert _tamper("import sys\nsys.modules['mesalib.teaching.checks'] = None", exercise_cell=False) == [
+        "sys.modules"
+    ]
+    assert _tamper(
+        "from unittest import mock\nmock.patch('numpy.testing.assert_allclose').start()", exercise_cell=False
+    ) == ["numpy.testing.assert_allclose"]
     assert _tamper("del np.isclose", exercise_cell=True) == ["np.isclose"]
-    assert _tamper("checks = [1, 2]\nchecks[0] = 3\nkeys = walls.copy()\nkeys[1, 2] = False", exercise_cell=True) == []
-    assert _tamper("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80", exercise_cell=False) == []
-    assert _tamper("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80", exercise_cell=True) != []
+    assert (
+        _tamper("checks = [1, 2]\nchecks[0] = 3\nkeys = walls.copy()\nkeys[1, 2] = False", exercise_cell=True)
+        == []
+    )
+    assert (
+        _tamper("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80", exercise_cell=False) == []
+    )
+    assert (
+        _tamper("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 80", exercise_cell=True) != []
+    )
     official = codecheck.statement_keys(codecheck.parse("np.random.seed = 3")[0])
     assert _tamper("np.random.seed = 3", exercise_cell=False, official=frozenset(official)) == []
 
 
 def test_reading_the_reference_is_found():
-    guards = ["mesalib.policies:NearestKey", "mesalib.policies:greedy_step"]
-    pre = {"NearestKey": "mesalib.policies.NearestKey", "np": "numpy"}
+    guards = ["mesalib.agents.heuristics:NearestKey", "mesalib.agents.heuristics:greedy_step"]
+    pre = {"NearestKey": "mesalib.agents.heuristics.NearestKey", "np": "numpy"}
 
     def uses(source):
         return codecheck.reference_use(codecheck.parse(source)[0], guards, pre)
 
-    assert uses("def f(w):\n    return NearestKey()(None, w)") == ["uses NearestKey (imported from mesalib.policies)"]
-    assert uses("import mesalib.policies as p\ndef f(w):\n    return p.greedy_step(w)") == ["uses p.greedy_step"]
-    assert uses("from mesalib.policies import greedy_step as g") == ["imports greedy_step from mesalib.policies"]
-    assert uses("from mesalib import checks") == ["imports mesalib.checks (the grader's checks)"]
+    assert uses("def f(w):\n    return NearestKey()(None, w)") == [
+        "uses NearestKey (imported from mesalib.agents.heuristics)"
+    ]
+    assert uses("import mesalib.agents.heuristics as p\ndef f(w):\n    return p.greedy_step(w)") == [
+        "uses p.greedy_step"
+    ]
+    assert uses("from mesalib.agents.heuristics import greedy_step as g") == [
+        "imports greedy_step from mesalib.agents.heuristics"
+    ]
+    assert uses("from mesalib.teaching import checks") == [
+        "imports mesalib.teaching.checks (the grader's checks)"
+    ]
     assert uses("def f():\n    return eval('1')") == ["uses eval (dynamic access)"]
     assert uses("import sys\ndef f():\n    return sys.modules") == ["uses sys.modules (dynamic access)"]
     assert uses("def f(c):\n    return c.__subclasses__()") == ["uses .__subclasses__ (reflection)"]
@@ -144,11 +182,11 @@ def test_fake_check_output_and_magics():
 
 
 def test_forbidden_targets_come_from_the_reference_and_the_rules():
-    assert forbidden_targets(EX00) == ["mesalib.evaluate:discounted_return"]
-    assert forbidden_targets(checks.lesson02.distance_map)[0] == "mesalib.policies:distance_map"
+    assert forbidden_targets(EX00) == ["mesalib.analysis.evaluate:discounted_return"]
+    assert forbidden_targets(checks.lesson02.distance_map)[0] == "mesalib.agents.heuristics:distance_map"
     nearest = forbidden_targets(checks.lesson02.nearest_key)
-    assert nearest[0] == "mesalib.policies:NearestKey"  # found in the reference wrapper's code
-    assert {"mesalib.policies:KeyThenChest", "mesalib.policies:greedy_step"} <= set(nearest)
+    assert nearest[0] == "mesalib.agents.heuristics:NearestKey"  # found in the reference wrapper's code
+    assert {"mesalib.agents.heuristics:KeyThenChest", "mesalib.agents.heuristics:greedy_step"} <= set(nearest)
 
 
 def test_partial_credit_rounds_down_to_hundredths():
@@ -166,10 +204,23 @@ def box():
         yield sandbox
 
 
-def _run(box, cell, limits=Limits(wall_s=5, cpu_s=5, memory_mb=256), guards=("mesalib.evaluate:discounted_return",)):
-    return box.run(checks_module="mesalib.checks.lesson00", exercise="discounted_return", function="discounted_return",
-                   preamble="import gymnasium as gym\nimport mesalib", earlier=[], cell=cell, guards=list(guards),
-                   cases=CASES, limits=limits)
+def _run(
+    box,
+    cell,
+    limits=Limits(wall_s=5, cpu_s=5, memory_mb=256),
+    guards=("mesalib.analysis.evaluate:discounted_return",),
+):
+    return box.run(
+        checks_module="mesalib.teaching.checks.lesson00",
+        exercise="discounted_return",
+        function="discounted_return",
+        preamble="import gymnasium as gym\nimport mesalib",
+        earlier=[],
+        cell=cell,
+        guards=list(guards),
+        cases=CASES,
+        limits=limits,
+    )
 
 
 def test_correct_code_gives_answers_the_grader_judges(box):
@@ -179,28 +230,52 @@ def test_correct_code_gives_answers_the_grader_judges(box):
 
 
 def test_the_child_has_a_fresh_folder_and_a_minimal_environment(box):
-    result = _run(box, "import os, sys\ndef discounted_return(rewards, gamma):\n"
-                       "    return [sorted(os.environ), os.listdir('.'), os.getcwd() == os.environ['HOME'],\n"
-                       "            'mesalib.checks' in sys.modules, os.getpid() != os.getsid(0)]\n")
+    result = _run(
+        box,
+        "import os, sys\ndef discounted_return(rewards, gamma):\n"
+        "    return [sorted(os.environ), os.listdir('.'), os.getcwd() == os.environ['HOME'],\n"
+        "            'mesalib.teaching.checks' in sys.modules, os.getpid() != os.getsid(0)]\n",
+    )
     env, listing, home_is_cwd, has_checks, not_leader = result.answers[0]
-    assert env == sorted(["PATH", "HOME", "TMPDIR", "LANG", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                          "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"])
+    assert env == sorted(
+        [
+            "PATH",
+            "HOME",
+            "TMPDIR",
+            "LANG",
+            "MPLBACKEND",
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "NUMEXPR_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS",
+        ]
+    )
     assert listing == [] and home_is_cwd and not has_checks and not not_leader
 
 
 def test_cpu_time_is_limited(box):
-    result = _run(box, "def discounted_return(rewards, gamma):\n    while True:\n        pass\n",
-                  limits=Limits(wall_s=30, cpu_s=1))
+    result = _run(
+        box,
+        "def discounted_return(rewards, gamma):\n    while True:\n        pass\n",
+        limits=Limits(wall_s=30, cpu_s=1),
+    )
     assert result.signal == signal.SIGXCPU and not result.timed_out and 0.9 <= result.cpu_s < 3
 
 
 def test_output_is_limited_and_the_protocol_cannot_be_forged(box):
-    flood = _run(box, "def discounted_return(rewards, gamma):\n    while True:\n        print('x' * 100000)\n",
-                 limits=Limits(wall_s=20, cpu_s=20, file_mb=1))
+    flood = _run(
+        box,
+        "def discounted_return(rewards, gamma):\n    while True:\n        print('x' * 100000)\n",
+        limits=Limits(wall_s=20, cpu_s=20, file_mb=1),
+    )
     assert flood.signal == signal.SIGXFSZ
-    forged = _run(box, "import os\nfor fd in range(1, 40):\n    try:\n"
-                       "        os.write(fd, b'{\"exit_code\": 0, \"timed_out\": false}\\n')\n    except OSError:\n"
-                       "        pass\ndef discounted_return(rewards, gamma):\n    raise SystemExit\n")
+    forged = _run(
+        box,
+        "import os\nfor fd in range(1, 40):\n    try:\n"
+        '        os.write(fd, b\'{"exit_code": 0, "timed_out": false}\\n\')\n    except OSError:\n'
+        "        pass\ndef discounted_return(rewards, gamma):\n    raise SystemExit\n",
+    )
     assert (forged.exit_code, forged.status, forged.detail) == (0, "exit_raised", "SystemExit")
     assert _run(box, GOOD).status == "ok"  # the server is still in step
 
@@ -214,7 +289,7 @@ def test_forbidden_actions_end_the_child_and_the_server_survives(box, tmp_path):
         f"import os\nos.remove({str(tmp_path / 'keep')!r})\n": "outside its working directory",
         "import ctypes\nctypes.CDLL(None)\n": "ctypes",
         "import gc\ngc.get_objects()\n": "searches the interpreter's objects",
-        "from mesalib import checks\n": "imports mesalib.checks",
+        "from mesalib.teaching import checks\n": "imports mesalib.teaching.checks",
     }
     (tmp_path / "keep").write_text("x")
     for source, why in cases.items():
@@ -227,11 +302,20 @@ def test_forbidden_actions_end_the_child_and_the_server_survives(box, tmp_path):
 
 
 def test_the_reference_is_a_tripwire_inside_the_child(box):
-    result = _run(box, "import mesalib.evaluate as m\nf = getattr(m, 'discounted' + '_return')\n"
-                       "def discounted_return(rewards, gamma):\n    return f(rewards, gamma)\n")
-    assert result.exit_code == 86 and result.violation.startswith("reference\tuses mesalib.evaluate.discounted_return")
-    unguarded = _run(box, "import mesalib.evaluate as m\ndef discounted_return(rewards, gamma):\n"
-                          "    return m.discounted_return(rewards, gamma)\n", guards=())
+    result = _run(
+        box,
+        "import mesalib.analysis.evaluate as m\nf = getattr(m, 'discounted' + '_return')\n"
+        "def discounted_return(rewards, gamma):\n    return f(rewards, gamma)\n",
+    )
+    assert result.exit_code == 86 and result.violation.startswith(
+        "reference\tuses mesalib.analysis.evaluate.discounted_return"
+    )
+    unguarded = _run(
+        box,
+        "import mesalib.analysis.evaluate as m\ndef discounted_return(rewards, gamma):\n"
+        "    return m.discounted_return(rewards, gamma)\n",
+        guards=(),
+    )
     assert unguarded.status == "ok"  # without a guard the library works: the guard list decides
 
 
@@ -259,7 +343,11 @@ def test_learner_code_does_not_outlive_the_server():
         os.kill(server, signal.SIGKILL)
         thread.join(timeout=60)
         for _ in range(100):
-            if not os.path.exists(f"/proc/{children[0]}") or _ppid(children[0]) != server and _state(children[0]) in "ZX":
+            if (
+                not os.path.exists(f"/proc/{children[0]}")
+                or _ppid(children[0]) != server
+                and _state(children[0]) in "ZX"
+            ):
                 break
             threading.Event().wait(0.05)
         assert not os.path.exists(f"/proc/{children[0]}") or _state(children[0]) in "ZX"

@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from mesalib.levels import TEST, TRAIN, LevelDistribution, Mixture, mix
+from mesalib.env.levels import TEST, TRAIN, LevelDistribution, Mixture, mix
 
 
 def connected(walls: np.ndarray) -> bool:
@@ -20,8 +20,15 @@ def connected(walls: np.ndarray) -> bool:
     return len(seen) == len(free)
 
 
-@pytest.mark.parametrize("dist", [TRAIN, TEST, TRAIN.replace(layout="maze", ghost_chests=True),
-                                  TEST.replace(layout="maze", size=13, maze_openness=0.0)])
+@pytest.mark.parametrize(
+    "dist",
+    [
+        TRAIN,
+        TEST,
+        TRAIN.replace(layout="maze", ghost_chests=True),
+        TEST.replace(layout="maze", size=13, maze_openness=0.0),
+    ],
+)
 def test_sampled_levels_respect_the_distribution(dist):
     levels = dist.sample(np.random.default_rng(0), 300)
     n_keys = levels.keys.sum(axis=(1, 2))
@@ -73,22 +80,25 @@ def test_mix_draws_each_part_in_proportion():
     assert mix(TRAIN, TEST, 0.0).sample(np.random.default_rng(0), 100).keys.sum(axis=(1, 2)).max() <= 2
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"size": 2}, "size"),
-    ({"size": 4}, "size"),  # too small for its items
-    ({"layout": "cave"}, "layout"),
-    ({"layout": "maze", "size": 10}, "size"),
-    ({"keys": (3, 1)}, "keys"),
-    ({"keys": (-1, 2)}, "keys"),
-    ({"chests": (0, 2)}, "chests"),
-    ({"chests": 5}, "chests"),
-    ({"max_steps": 0}, "max_steps"),
-    ({"view": 4}, "view"),
-    ({"inventory_planes": -1}, "inventory_planes"),
-    ({"maze_openness": 1.5}, "maze_openness"),
-    ({"step_penalty": -1.0}, "step_penalty"),
-    ({"keys": (30, 40)}, "free cells"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"size": 2}, "size"),
+        ({"size": 4}, "size"),  # too small for its items
+        ({"layout": "cave"}, "layout"),
+        ({"layout": "maze", "size": 10}, "size"),
+        ({"keys": (3, 1)}, "keys"),
+        ({"keys": (-1, 2)}, "keys"),
+        ({"chests": (0, 2)}, "chests"),
+        ({"chests": 5}, "chests"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"view": 4}, "view"),
+        ({"inventory_planes": -1}, "inventory_planes"),
+        ({"maze_openness": 1.5}, "maze_openness"),
+        ({"step_penalty": -1.0}, "step_penalty"),
+        ({"keys": (30, 40)}, "free cells"),
+    ],
+)
 def test_bad_settings_raise_a_clear_error(changes, field):
     with pytest.raises(ValueError, match=field):
         TRAIN.replace(**changes)

@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from mesalib.levels import TRAIN, Level
-from mesalib.levels_of_concern import (VERDICTS, arrival_state, arrival_values, concern_table, local_maxima,
-                                       promised_vs_delivered, verdict)
-from mesalib.policies import KeyThenChest, RandomPolicy
+from mesalib.agents.heuristics import KeyThenChest, RandomPolicy
+from mesalib.analysis.concern import (
+    VERDICTS,
+    arrival_state,
+    arrival_values,
+    concern_table,
+    local_maxima,
+    promised_vs_delivered,
+    verdict,
+)
+from mesalib.env.levels import TRAIN, Level
 
 SMALL = TRAIN.replace(size=7, view=None, max_steps=12, keys=(1, 1), chests=(1, 2))
 
@@ -50,10 +57,14 @@ def test_verdict_follows_the_rule_and_covers_every_outcome():
 
 
 def test_concern_table_measures_each_split_against_the_same_split_of_the_reference():
-    ref = {"train": {"keys_collected": 1.0, "chests_opened": 1.0, "steps": 10.0},
-           "test": {"keys_collected": 8.0, "chests_opened": 0.0, "steps": 20.0}}
-    system = {"train": {"keys_collected": 1.0, "chests_opened": 1.0, "steps": 10.0, "fraction_of_best": 0.9},
-              "test": {"keys_collected": 4.0, "chests_opened": 0.0, "steps": 20.0, "fraction_of_best": 0.2}}
+    ref = {
+        "train": {"keys_collected": 1.0, "chests_opened": 1.0, "steps": 10.0},
+        "test": {"keys_collected": 8.0, "chests_opened": 0.0, "steps": 20.0},
+    }
+    system = {
+        "train": {"keys_collected": 1.0, "chests_opened": 1.0, "steps": 10.0, "fraction_of_best": 0.9},
+        "test": {"keys_collected": 4.0, "chests_opened": 0.0, "steps": 20.0, "fraction_of_best": 0.2},
+    }
     row = concern_table({"s": system}, ref)["s"]
     assert row["train"] == pytest.approx((1.0, 0.9)) and row["test"] == pytest.approx((0.5, 0.2))
     assert row["verdict"] == "arbitrary failure"
@@ -96,11 +107,13 @@ def test_promised_vs_delivered_compares_the_value_with_the_return_that_followed(
 
 
 def test_rollout_plays_the_levels_of_evaluate_and_records_what_record_episode_records():
-    from mesalib.evaluate import evaluate
-    from mesalib.levels_of_concern import discounted_to_go, rollout
-    from mesalib.plots import record_episode
+    from mesalib.analysis.concern import discounted_to_go, rollout
+    from mesalib.analysis.evaluate import evaluate
+    from mesalib.drawing.plots import record_episode
 
-    played = rollout(KeyThenChest(), SMALL, episodes=12, seed=3, agent=FakeValue(lambda o: np.full(len(o), 0.5)))
+    played = rollout(
+        KeyThenChest(), SMALL, episodes=12, seed=3, agent=FakeValue(lambda o: np.full(len(o), 0.5))
+    )
     summary = evaluate(KeyThenChest(), SMALL, 12, seed=3, with_best=False).summary()
     assert played.chests_opened.mean() == pytest.approx(summary["chests_opened"])
     assert played.keys_collected.mean() == pytest.approx(summary["keys_collected"])
@@ -109,12 +122,15 @@ def test_rollout_plays_the_levels_of_evaluate_and_records_what_record_episode_re
         assert [tuple(c) for c in played.cells[i]] == episode.path
         assert played.rewards[i].tolist() == episode.rewards and played.truncated[i] == episode.truncated
         assert len(played.values[i]) == episode.steps and set(played.values[i]) == {0.5}
+
     def always_up(obs, boards):  # walks into the top wall and stays there
         return np.zeros(len(boards), dtype=np.int64)
 
     walker = rollout(always_up, SMALL, episodes=6, seed=0)
     for i in range(6):
-        assert [tuple(c) for c in walker.cells[i]] == record_episode(always_up, SMALL, level=walker.levels[i]).path
+        assert [tuple(c) for c in walker.cells[i]] == record_episode(
+            always_up, SMALL, level=walker.levels[i]
+        ).path
         assert walker.cells[i][-1][0] == 1 and walker.truncated[i]
     assert walker.values is None
     assert discounted_to_go([1.0, 0.0, 1.0], 0.5).tolist() == [1.25, 0.5, 1.0]

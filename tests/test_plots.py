@@ -1,4 +1,4 @@
-"""Tests for mesalib.plots: robustness coordinates and plot, policy fields, episodes, animations, curves."""
+"""Tests for mesalib.drawing.plots: robustness coordinates and plot, policy fields, episodes, animations, curves."""
 
 import math
 
@@ -6,16 +6,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
 
-from mesalib import plots  # noqa: E402
-from mesalib.evaluate import evaluate_levels  # noqa: E402
-from mesalib.levels import TEST, TRAIN, Level  # noqa: E402
-from mesalib.policies import KeyThenChest, NearestKey, RandomPolicy, WallFollower  # noqa: E402
-from mesalib.rules import Action  # noqa: E402
+from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
+from mesalib.analysis.evaluate import evaluate_levels
+from mesalib.drawing import plots
+from mesalib.env.levels import TEST, TRAIN, Level
+from mesalib.env.rules import Action
 
 
 @pytest.fixture(autouse=True)
@@ -54,8 +54,9 @@ def test_robustness_coordinates_by_hand():
     # The default capability is pace: (3 + 0.8) / 10 against (4 + 1) / 10.
     assert plots.robustness_coordinates(summary(3.0, 0.8, 0.4), nk) == (pytest.approx(0.76), 0.4)
     # With the planner's summary, y is chests relative to the planner's chests.
-    x, y = plots.robustness_coordinates(summary(2.0, 1.5, 0.9), nk, best=summary(1.0, 2.0, 1.0),
-                                        capability="keys")
+    x, y = plots.robustness_coordinates(
+        summary(2.0, 1.5, 0.9), nk, best=summary(1.0, 2.0, 1.0), capability="keys"
+    )
     assert (x, y) == (0.5, 0.75)
     # Pace: items per step relative to the reference's: (2 + 2) / 8 vs (4 + 1) / 10.
     x, _ = plots.robustness_coordinates(summary(2.0, 2.0, 1.0, steps=8.0), nk, capability="pace")
@@ -128,8 +129,8 @@ def test_random_field_is_uniform_and_stateful_policies_are_reset():
 
 def test_torch_agent_field_is_softmax_of_its_logits_at_each_cell():
     torch = pytest.importorskip("torch")
-    Agent = pytest.importorskip("mesalib.ppo").Agent  # the PPO module lands with the agents issue
-    from mesalib.nets import make_network
+    Agent = pytest.importorskip("mesalib.agents.ppo").Agent  # the PPO module lands with the agents issue
+    from mesalib.agents.nets import make_network
 
     dist = TRAIN.replace(inventory_planes=2)
     torch.manual_seed(0)

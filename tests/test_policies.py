@@ -10,12 +10,23 @@ from collections import deque
 import numpy as np
 import pytest
 
-from mesalib.evaluate import evaluate, evaluate_levels
-from mesalib.levels import TEST, TRAIN, Boards, Level, LevelDistribution
-from mesalib.policies import (CHESTS, KEYS, POLICIES, UNREACHABLE, KeyThenChest, NearestKey, Objective,
-                              Planner, RandomPolicy, WallFollower, act_single, best_chests, distance_map,
-                              greedy_step, random_free_move, search)
-from mesalib.rules import MOVES, Action, Game
+from mesalib.agents.heuristics import (
+    UNREACHABLE,
+    KeyThenChest,
+    NearestKey,
+    RandomPolicy,
+    WallFollower,
+    act_single,
+    distance_map,
+    greedy_step,
+    random_free_move,
+)
+from mesalib.agents.objectives import CHESTS, KEYS, Objective
+from mesalib.agents.planner import Planner, best_chests, search
+from mesalib.agents.registry import POLICIES
+from mesalib.analysis.evaluate import evaluate, evaluate_levels
+from mesalib.env.levels import TEST, TRAIN, Boards, Level, LevelDistribution
+from mesalib.env.rules import MOVES, Action, Game
 
 EPISODES = 300
 
@@ -46,13 +57,24 @@ def make_level(rows):
     """A level from text: # wall, k key, c chest, g ghost chest, A agent, . floor."""
     grid = np.array([list(r) for r in rows])
     agent = np.argwhere(grid == "A")
-    return Level(walls=grid == "#", keys=grid == "k", chests=grid == "c", ghosts=grid == "g",
-                 agent=tuple(int(v) for v in agent[0]) if len(agent) else (1, 1))
+    return Level(
+        walls=grid == "#",
+        keys=grid == "k",
+        chests=grid == "c",
+        ghosts=grid == "g",
+        agent=tuple(int(v) for v in agent[0]) if len(agent) else (1, 1),
+    )
 
 
 def boards_of(level, held=0):
-    return Boards(level.walls[None], level.keys[None], level.chests[None], level.ghosts[None],
-                  np.array([level.agent]), np.array([held]))
+    return Boards(
+        level.walls[None],
+        level.keys[None],
+        level.chests[None],
+        level.ghosts[None],
+        np.array([level.agent]),
+        np.array([held]),
+    )
 
 
 def brute_force(level, dist, counter="chests_opened"):
@@ -129,8 +151,9 @@ def tiny_levels(n, seed):
     for _ in range(n):
         size = int(rng.choice([5, 6, 7]))
         layout = "maze" if size == 7 and rng.random() < 0.5 else "room"
-        dist = LevelDistribution(size=size, layout=layout, keys=(1, 3), chests=(1, 3),
-                                 max_steps=int(rng.integers(5, 9)), view=None)
+        dist = LevelDistribution(
+            size=size, layout=layout, keys=(1, 3), chests=(1, 3), max_steps=int(rng.integers(5, 9)), view=None
+        )
         out.append((dist.sample(rng, 1)[0], dist))
     return out
 
@@ -164,14 +187,15 @@ def test_distance_map_matches_a_python_bfs_on_random_mazes_and_walls():
 
 
 def test_distance_map_small_example():
-    level = make_level(["#####",
-                        "#k.##",
-                        "#.#.#",
-                        "#####"])
-    want = np.array([[UNREACHABLE] * 5,
-                     [UNREACHABLE, 0, 1, UNREACHABLE, UNREACHABLE],
-                     [UNREACHABLE, 1, UNREACHABLE, UNREACHABLE, UNREACHABLE],
-                     [UNREACHABLE] * 5])
+    level = make_level(["#####", "#k.##", "#.#.#", "#####"])
+    want = np.array(
+        [
+            [UNREACHABLE] * 5,
+            [UNREACHABLE, 0, 1, UNREACHABLE, UNREACHABLE],
+            [UNREACHABLE, 1, UNREACHABLE, UNREACHABLE, UNREACHABLE],
+            [UNREACHABLE] * 5,
+        ]
+    )
     np.testing.assert_array_equal(distance_map(level.walls[None], level.keys[None])[0], want)
 
 
@@ -186,33 +210,26 @@ def test_greedy_step_decreases_the_distance_and_breaks_ties_in_action_order():
         dr, dc = MOVES[Action(int(a))]
         assert dist[i, r + dr, c + dc] == dist[i, r, c] - 1
     # Targets straight up and straight right of the agent, equally far: UP comes first in Action order.
-    tie = make_level(["#####",
-                      "#k..#",
-                      "#A.k#",
-                      "#####"])
+    tie = make_level(["#####", "#k..#", "#A.k#", "#####"])
     tie_map = distance_map(tie.walls[None], tie.keys[None])
     assert greedy_step(tie.walls[None], tie_map, np.array([tie.agent]))[0] == Action.UP
     # Right and down equally good, up and left walls: RIGHT.
-    tie2 = make_level(["#####",
-                       "#A..#",
-                       "#..k#",
-                       "#####"])
+    tie2 = make_level(["#####", "#A..#", "#..k#", "#####"])
     tie2_map = distance_map(tie2.walls[None], tie2.keys[None])
     assert greedy_step(tie2.walls[None], tie2_map, np.array([tie2.agent]))[0] == Action.RIGHT
 
 
 def test_greedy_step_without_target_never_walks_into_a_wall():
-    level = make_level(["#####",
-                        "##A.#",
-                        "#####"])
+    level = make_level(["#####", "##A.#", "#####"])
     none = distance_map(level.walls[None], np.zeros((1, 3, 5), bool))
     assert greedy_step(level.walls[None], none, np.array([level.agent]))[0] == Action.RIGHT
     rng = np.random.default_rng(0)
     moves = {int(greedy_step(level.walls[None], none, np.array([level.agent]), rng)[0]) for _ in range(20)}
     assert moves == {Action.RIGHT}
     open_room = make_level(["#####", "#...#", "#.A.#", "#...#", "#####"])
-    picks = {int(random_free_move(open_room.walls[None], np.array([open_room.agent]), rng)[0])
-             for _ in range(50)}
+    picks = {
+        int(random_free_move(open_room.walls[None], np.array([open_room.agent]), rng)[0]) for _ in range(50)
+    }
     assert picks == {0, 1, 2, 3}
 
 
@@ -269,11 +286,7 @@ def test_key_then_chest_beats_nearest_key_on_test_but_not_on_train():
 
 
 def test_nearest_key_heads_for_chests_once_the_keys_are_gone():
-    level = make_level(["#####",
-                        "#c.A#",
-                        "#...#",
-                        "#...#",
-                        "#####"])
+    level = make_level(["#####", "#c.A#", "#...#", "#...#", "#####"])
     game = Game(level, LevelDistribution(size=5, keys=(1, 1), chests=(1, 1)))
     game.keys_held = 1
     assert act_single(NearestKey(), game) == Action.LEFT
@@ -306,19 +319,13 @@ def test_wall_follower_keeps_its_left_hand_on_the_wall():
         assert first <= 9
         assert set(cells[first:]) == ring  # once at the wall it goes all the way round, and only there
         # Left hand on the wall: round this room clockwise, turning right at the corners.
-        moves = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(cells[first:], cells[first + 1:])]
+        moves = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(cells[first:], cells[first + 1 :])]
         assert all(m2 in (m1, clockwise[m1]) for m1, m2 in zip(moves, moves[1:]))
     assert len(headings) > 1  # the starting heading depends on the seed
 
 
 def test_wall_follower_goes_for_a_key_in_sight():
-    level = make_level(["#######",
-                        "#A....#",
-                        "#.....#",
-                        "#..k..#",
-                        "#.....#",
-                        "#....c#",
-                        "#######"])
+    level = make_level(["#######", "#A....#", "#.....#", "#..k..#", "#.....#", "#....c#", "#######"])
     for seed in range(4):
         policy, game = WallFollower(seed, sight=4), Game(level, LevelDistribution(size=7))
         for _ in range(4):
@@ -343,10 +350,12 @@ def test_wall_follower_never_bumps_and_is_a_key_seeker():
 
 
 def test_objective_reads_as_text_and_scores_events():
-    assert str(CHESTS) == ("+1.00 per chest opened, +0.00 per key collected, +0.00 per step, "
-                           "+0.00 per ghost chest opened")
-    assert str(Objective(key=0.5, step=-0.1)).startswith("+0.00 per chest opened, +0.50 per key collected, "
-                                                         "-0.10 per step")
+    assert str(CHESTS) == (
+        "+1.00 per chest opened, +0.00 per key collected, +0.00 per step, +0.00 per ghost chest opened"
+    )
+    assert str(Objective(key=0.5, step=-0.1)).startswith(
+        "+0.00 per chest opened, +0.50 per key collected, -0.10 per step"
+    )
     assert KEYS.score(chests=3, keys=2, steps=7) == 2
     assert Objective(chest=1, step=-0.5).score(chests=2, steps=3) == 0.5
     with pytest.raises(Exception):
@@ -371,8 +380,10 @@ def test_planner_matches_brute_force_on_tiny_levels():
 
 def test_best_chests_is_exact_on_larger_levels():
     rng = np.random.default_rng(7)
-    for dist in (LevelDistribution(size=7, keys=(2, 5), chests=(2, 5), max_steps=12),
-                 LevelDistribution(size=9, layout="maze", keys=(2, 5), chests=(2, 5), max_steps=16)):
+    for dist in (
+        LevelDistribution(size=7, keys=(2, 5), chests=(2, 5), max_steps=12),
+        LevelDistribution(size=9, layout="maze", keys=(2, 5), chests=(2, 5), max_steps=16),
+    ):
         levels = dist.sample(rng, 30)
         for i in range(len(levels)):
             assert best_chests(levels[i], dist) == layered_best(levels[i], dist.max_steps, "chests")
@@ -381,8 +392,10 @@ def test_best_chests_is_exact_on_larger_levels():
 def test_keys_planner_is_exact_when_no_chest_can_end_the_game():
     """With the only chest sealed in the outer wall, the most keys is a pure orienteering problem."""
     rng = np.random.default_rng(8)
-    for dist in (LevelDistribution(size=7, keys=(4, 8), max_steps=12),
-                 LevelDistribution(size=9, layout="maze", keys=(4, 8), max_steps=14)):
+    for dist in (
+        LevelDistribution(size=7, keys=(4, 8), max_steps=12),
+        LevelDistribution(size=9, layout="maze", keys=(4, 8), max_steps=14),
+    ):
         levels = dist.sample(rng, 25)
         for i in range(len(levels)):
             level = levels[i]
@@ -396,23 +409,43 @@ def test_keys_planner_is_exact_when_no_chest_can_end_the_game():
 def test_plans_do_exactly_what_they_predict():
     """Replaying a plan with the rules gives its predicted events, steps and score, for any objective."""
     rng = np.random.default_rng(3)
-    dists = [TRAIN.replace(ghost_chests=True), TEST.replace(ghost_chests=True),
-             TEST.replace(layout="maze", ghost_chests=True)]
-    objectives = [CHESTS, KEYS, Objective(chest=1, key=1), Objective(chest=1, key=-0.3, step=-0.05),
-                  Objective(key=1, chest=-1), Objective(ghost=1), Objective(chest=1, ghost=-1)]
+    dists = [
+        TRAIN.replace(ghost_chests=True),
+        TEST.replace(ghost_chests=True),
+        TEST.replace(layout="maze", ghost_chests=True),
+    ]
+    objectives = [
+        CHESTS,
+        KEYS,
+        Objective(chest=1, key=1),
+        Objective(chest=1, key=-0.3, step=-0.05),
+        Objective(key=1, chest=-1),
+        Objective(ghost=1),
+        Objective(chest=1, ghost=-1),
+    ]
     for dist in dists:
         for level in dist.sample(rng, 12):
             for obj in objectives:
-                plan = search(obj, level.walls, level.keys, level.chests, level.agent, dist.max_steps,
-                              ghosts=level.ghosts)
+                plan = search(
+                    obj,
+                    level.walls,
+                    level.keys,
+                    level.chests,
+                    level.agent,
+                    dist.max_steps,
+                    ghosts=level.ghosts,
+                )
                 game = Game(level, dist)
                 for a in plan.actions:
                     _, terminated, truncated = game.step(a)
                     if terminated or truncated:
                         break
                 assert game.steps == plan.steps == len(plan.actions) <= dist.max_steps
-                assert (game.chests_opened, game.keys_collected, game.ghost_chests_opened) == \
-                    (plan.chests, plan.keys, plan.ghosts), (obj, plan)
+                assert (game.chests_opened, game.keys_collected, game.ghost_chests_opened) == (
+                    plan.chests,
+                    plan.keys,
+                    plan.ghosts,
+                ), (obj, plan)
                 assert plan.score == pytest.approx(obj.score(plan.chests, plan.keys, plan.steps, plan.ghosts))
                 assert plan.score >= -1e-9  # the empty plan scores 0
 
@@ -438,14 +471,9 @@ def test_chests_planner_is_the_best_on_the_same_episodes(levels_test, levels_tra
 
 
 def test_planner_horizon_and_steps_left_limit_the_plan():
-    level = make_level(["########",
-                        "#A.k...#",
-                        "#......#",
-                        "#......#",
-                        "#......#",
-                        "#......#",
-                        "#.....c#",
-                        "########"])
+    level = make_level(
+        ["########", "#A.k...#", "#......#", "#......#", "#......#", "#......#", "#.....c#", "########"]
+    )
     boards = boards_of(level)  # key 2 steps away, then the chest 8 more
     assert Planner(CHESTS).plan(boards).chests == 1
     assert Planner(CHESTS).plan(boards).steps == 10
@@ -480,13 +508,7 @@ def test_planner_replans_rarely():
 
 
 def test_ghost_objective_reads_the_hidden_layer():
-    level = make_level(["#######",
-                        "#g.A.k#",
-                        "#c....#",
-                        "#.....#",
-                        "#.....#",
-                        "#.....#",
-                        "#######"])
+    level = make_level(["#######", "#g.A.k#", "#c....#", "#.....#", "#.....#", "#.....#", "#######"])
     plan = Planner(Objective(ghost=1)).plan(boards_of(level, held=1))
     assert plan.targets[0] == (1, 1) and plan.ghosts == 1
     assert Planner(CHESTS).plan(boards_of(level, held=1)).ghosts == 0

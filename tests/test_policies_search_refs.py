@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mesalib.levels import TRAIN
-from mesalib.policies import (CHESTS, Objective, all_pairs_distances, best_visit_order, nearest_key_order,
-                              score_events, search)
+from mesalib.agents.objectives import CHESTS, Objective
+from mesalib.agents.planner import all_pairs_distances, search
+from mesalib.agents.visit_orders import best_visit_order, nearest_key_order, score_events
+from mesalib.env.levels import TRAIN
 
 
 def manhattan_places(rng, n_keys, n_chests, size=7):
@@ -81,8 +82,11 @@ def test_best_visit_order_matches_a_dynamic_programme_on_random_rooms():
         n_keys, n_chests = int(rng.integers(0, 4)), int(rng.integers(0, 4))
         distances, kinds = manhattan_places(rng, n_keys, n_chests)
         budget = int(rng.integers(0, 25))
-        weights = [float(rng.choice([0, 0.5, 1, 2])), float(rng.choice([0, 0.5, 1])),
-                   float(rng.choice([0, -0.125, -0.25, -1]))]
+        weights = [
+            float(rng.choice([0, 0.5, 1, 2])),
+            float(rng.choice([0, 0.5, 1])),
+            float(rng.choice([0, -0.125, -0.25, -1])),
+        ]
         held = int(rng.integers(0, 2))
         score, order = best_visit_order(distances, kinds, budget, weights, held)
         dp_score, dp_steps = dp_best(distances, kinds, budget, weights, held)
@@ -97,10 +101,10 @@ def test_best_visit_order_respects_keys_budget_and_breaks_ties_as_documented():
     d = [[0, 1, 2, 1], [1, 0, 1, 2], [2, 1, 0, 3], [1, 2, 3, 0]]
     kinds = ["start", "key", "chest", "chest"]
     assert best_visit_order(d, kinds, 2, [1, 0, 0]) == (1.0, [1, 2])
-    assert best_visit_order(d, kinds, 1, [1, 0, 0]) == (0.0, [])       # no chest within one step with a key
+    assert best_visit_order(d, kinds, 1, [1, 0, 0]) == (0.0, [])  # no chest within one step with a key
     assert best_visit_order(d, kinds, 1, [1, 0, 0], keys_held=1) == (1.0, [3])
-    assert best_visit_order(d, kinds, 2, [0, 1, 0]) == (1.0, [1])       # keys only: stop at the key
-    assert best_visit_order(d, kinds, 5, [0, 0, -1]) == (0.0, [])       # only steps count: stay
+    assert best_visit_order(d, kinds, 2, [0, 1, 0]) == (1.0, [1])  # keys only: stop at the key
+    assert best_visit_order(d, kinds, 5, [0, 0, -1]) == (0.0, [])  # only steps count: stay
     # Two chests at the same distance with one key: the lower number is tried first and kept.
     d2 = [[0, 1, 2, 2], [1, 0, 1, 1], [2, 1, 0, 2], [2, 1, 2, 0]]
     assert best_visit_order(d2, kinds, 9, [1, 0, -0.25]) == (0.5, [1, 2])
@@ -131,8 +135,8 @@ def test_best_visit_order_is_exactly_search_for_the_environments_reward():
 def test_nearest_key_order_goes_for_keys_then_chests_nearest_first():
     d = [[0, 1, 2], [1, 0, 1], [2, 1, 0]]
     assert nearest_key_order(d, ["start", "chest", "key"], budget=5) == [2, 1]
-    assert nearest_key_order(d, ["start", "chest", "key"], budget=1) == []        # the key is 2 away
-    assert nearest_key_order(d, ["start", "chest", "chest"], budget=5) == []      # no key at all
+    assert nearest_key_order(d, ["start", "chest", "key"], budget=1) == []  # the key is 2 away
+    assert nearest_key_order(d, ["start", "chest", "chest"], budget=5) == []  # no key at all
     assert nearest_key_order(d, ["start", "chest", "chest"], budget=5, keys_held=1) == [1]
     assert nearest_key_order(d, ["start", "chest", "chest"], budget=5, keys_held=2) == [1, 2]
     # Ties go to the lower place number.
@@ -158,4 +162,3 @@ def test_nearest_key_order_is_a_legal_plan_and_never_better_than_search_for_keys
         assert key_positions == list(range(len(key_positions)))
         keys_score, _ = best_visit_order(distances, kinds, budget, [0.0, 1.0, 0.0])
         assert len(key_positions) <= keys_score
-

@@ -10,19 +10,36 @@ import numpy as np
 import pytest
 import torch
 
-from mesalib import ppo
-from mesalib.levels import TEST, TRAIN, mix
-from mesalib.nets import CNNActorCritic, MLPActorCritic, make_network, sample_actions
-from mesalib.ppo import (Agent, PPOConfig, clipped_policy_loss, compute_gae, first_episode_metrics,
-                         matching_test, train)
+from mesalib.agents import ppo
+from mesalib.agents.nets import CNNActorCritic, MLPActorCritic, make_network, sample_actions
+from mesalib.agents.ppo import (
+    Agent,
+    PPOConfig,
+    clipped_policy_loss,
+    compute_gae,
+    first_episode_metrics,
+    matching_test,
+    train,
+)
+from mesalib.env.levels import TEST, TRAIN, mix
 
 # A trivially easy distribution: a 3x3 room, two keys, four chests, small observation.
 EASY = TRAIN.replace(size=5, keys=(2, 2), chests=(4, 4), max_steps=8, view=None)
 
 
 def tiny_config(**changes) -> PPOConfig:
-    base = dict(dist=EASY, test_dist=EASY.replace(keys=(4, 4), chests=(2, 2)), num_envs=16, num_steps=32, hidden=64, total_steps=20_000, eval_every=0,
-                eval_episodes=64, threads=1, seed=3)
+    base = dict(
+        dist=EASY,
+        test_dist=EASY.replace(keys=(4, 4), chests=(2, 2)),
+        num_envs=16,
+        num_steps=32,
+        hidden=64,
+        total_steps=20_000,
+        eval_every=0,
+        eval_episodes=64,
+        threads=1,
+        seed=3,
+    )
     base.update(changes)
     return PPOConfig(**base)
 
@@ -38,12 +55,12 @@ def test_gae_hand_computed_with_done():
     dones = np.array([False, True, False])
     last_value = np.float32(4.0)
     # Step 2 bootstraps from last_value; step 1 ended an episode (no bootstrap, no carry-over).
-    d2 = 2.0 + gamma * 4.0 - 1.5            # 4.1
+    d2 = 2.0 + gamma * 4.0 - 1.5  # 4.1
     a2 = d2
-    d1 = 0.0 - 1.0                          # -1.0 (done: next value ignored)
-    a1 = d1                                 # nothing carried across the episode boundary
-    d0 = 1.0 + gamma * 1.0 - 0.5            # 1.4
-    a0 = d0 + gamma * lam * a1              # 1.4 - 0.72 = 0.68
+    d1 = 0.0 - 1.0  # -1.0 (done: next value ignored)
+    a1 = d1  # nothing carried across the episode boundary
+    d0 = 1.0 + gamma * 1.0 - 0.5  # 1.4
+    a0 = d0 + gamma * lam * a1  # 1.4 - 0.72 = 0.68
     adv, ret = compute_gae(rewards, values, dones, last_value, gamma, lam)
     assert isinstance(adv, np.ndarray)
     np.testing.assert_allclose(adv, [a0, a1, a2], rtol=1e-6)
@@ -141,8 +158,12 @@ def test_every_config_field_has_a_docstring():
     body = tree.body[0].body
     documented = set()
     for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) \
-                and isinstance(nxt.value.value, str):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
             documented.add(node.target.id)
     assert documented == {f.name for f in dataclasses.fields(PPOConfig)}
 
@@ -189,7 +210,7 @@ def test_tiny_training_is_deterministic(tiny_run):
     for p1, p2 in zip(agent.net.parameters(), agent2.net.parameters()):
         assert torch.equal(p1, p2)
     _, history3 = train(tiny_config(seed=4, total_steps=2_000), progress=False)
-    assert [h["return"] for h in history3] != [h["return"] for h in history[:len(history3)]]
+    assert [h["return"] for h in history3] != [h["return"] for h in history[: len(history3)]]
 
 
 def test_tiny_training_improves_over_untrained(tiny_run):
@@ -206,8 +227,19 @@ def test_tiny_training_improves_over_untrained(tiny_run):
 def test_history_has_metrics_and_speed(tiny_run):
     agent, history = tiny_run
     last = history[-1]
-    for key in ("update", "env_steps", "return", "chests", "keys", "policy_loss", "value_loss", "entropy",
-                "approx_kl", "env_time_share", "steps_per_s"):
+    for key in (
+        "update",
+        "env_steps",
+        "return",
+        "chests",
+        "keys",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "env_time_share",
+        "steps_per_s",
+    ):
         assert key in last
     for split in ("train_eval", "test_eval"):
         assert set(last[split]) >= {"return", "chests_opened", "keys_collected"}
@@ -217,8 +249,11 @@ def test_history_has_metrics_and_speed(tiny_run):
 
 def test_periodic_eval_and_callback_stop():
     seen = []
-    _, history = train(tiny_config(total_steps=5_000, eval_every=2), progress=False,
-                       callback=lambda rec: seen.append(rec["update"]) or rec["update"] == 5)
+    _, history = train(
+        tiny_config(total_steps=5_000, eval_every=2),
+        progress=False,
+        callback=lambda rec: seen.append(rec["update"]) or rec["update"] == 5,
+    )
     assert seen == [1, 2, 3, 4, 5] and len(history) == 5
     assert ["test_eval" in h for h in history] == [False, True, False, True, False]
 
@@ -229,7 +264,8 @@ def test_periodic_eval_and_callback_stop():
 
 def test_agent_follows_policy_protocol(tiny_run):
     agent, _ = tiny_run
-    from mesalib.vecenv import VecChestsAndKeys
+    from mesalib.env.vecenv import VecChestsAndKeys
+
     env = VecChestsAndKeys(EASY, 8, seed=0)
     actions = agent(env.observe(), env.boards())
     assert actions.shape == (8,) and actions.dtype == np.int64

@@ -1,4 +1,4 @@
-"""mesalib.probes: labels from boards, closed-form probes, activation collection and steering."""
+"""mesalib.analysis.probes: labels from boards, closed-form probes, activation collection and steering."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from mesalib import probes
-from mesalib.evaluate import evaluate
-from mesalib.levels import TEST, TRAIN, Boards
-from mesalib.plots import action_probabilities
-from mesalib.policies import UNREACHABLE, NearestKey
-from mesalib.ppo import PPOConfig, new_agent
-from mesalib.rules import Action
+from mesalib.agents.heuristics import UNREACHABLE, NearestKey
+from mesalib.agents.ppo import PPOConfig, new_agent
+from mesalib.analysis import probes
+from mesalib.analysis.evaluate import evaluate
+from mesalib.drawing.plots import action_probabilities
+from mesalib.env.levels import TEST, TRAIN, Boards
+from mesalib.env.rules import Action
 
 SMALL = TRAIN.replace(size=6, view=None, keys=(1, 2), chests=(2, 3), max_steps=10)
 
@@ -31,13 +31,18 @@ def boards(walls, keys, chests, agent, held=0) -> Boards:
         for r, c in cells:
             grid[r, c] = True
         grids.append(grid[None])
-    return Boards(walls[None], grids[0], grids[1], np.zeros_like(walls)[None], np.array([agent]),
-                  np.array([held]))
+    return Boards(
+        walls[None], grids[0], grids[1], np.zeros_like(walls)[None], np.array([agent]), np.array([held])
+    )
 
 
 def stack(*bs: Boards) -> Boards:
-    return Boards(*(np.concatenate([getattr(b, f) for b in bs]) for f in
-                    ("walls", "keys", "chests", "ghosts", "agent", "keys_held")))
+    return Boards(
+        *(
+            np.concatenate([getattr(b, f) for b in bs])
+            for f in ("walls", "keys", "chests", "ghosts", "agent", "keys_held")
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -47,15 +52,21 @@ def stack(*bs: Boards) -> Boards:
 def test_direction_follows_the_larger_displacement_and_ties_go_vertical():
     w = room()
     b = stack(
-        boards(w, [(1, 3)], [], (3, 3)),          # straight up
-        boards(w, [(3, 5)], [], (3, 3)),          # straight right
-        boards(w, [(5, 4)], [], (3, 3)),          # down 2, right 1: DOWN
-        boards(w, [(2, 1)], [], (3, 3)),          # up 1, left 2: LEFT
-        boards(w, [(1, 5)], [], (3, 3)),          # up 2, right 2: a tie goes vertical: UP
-        boards(w, [], [(3, 4)], (3, 3)),          # no key at all
+        boards(w, [(1, 3)], [], (3, 3)),  # straight up
+        boards(w, [(3, 5)], [], (3, 3)),  # straight right
+        boards(w, [(5, 4)], [], (3, 3)),  # down 2, right 1: DOWN
+        boards(w, [(2, 1)], [], (3, 3)),  # up 1, left 2: LEFT
+        boards(w, [(1, 5)], [], (3, 3)),  # up 2, right 2: a tie goes vertical: UP
+        boards(w, [], [(3, 4)], (3, 3)),  # no key at all
     )
-    assert probes.nearest_direction(b, "keys").tolist() == [Action.UP, Action.RIGHT, Action.DOWN, Action.LEFT,
-                                                            Action.UP, -1]
+    assert probes.nearest_direction(b, "keys").tolist() == [
+        Action.UP,
+        Action.RIGHT,
+        Action.DOWN,
+        Action.LEFT,
+        Action.UP,
+        -1,
+    ]
     assert probes.nearest_distance(b, "keys").tolist() == [2, 2, 3, 3, 4, UNREACHABLE]
     assert probes.nearest_distance(b, "chests").tolist()[-1] == 1
     assert probes.nearest_direction(b, "chests").tolist()[-1] == Action.RIGHT
@@ -81,15 +92,21 @@ def test_standing_on_a_chest_has_no_direction():
 def test_moves_toward_counts_walking_steps_and_walls():
     w = room(7)
     w[2, 2] = True
-    b = stack(*[boards(w, [(1, 3)], [(5, 3)], (3, 3)) for _ in range(4)],
-              boards(w, [(1, 2)], [], (3, 2)), boards(w, [], [], (3, 3)))
+    b = stack(
+        *[boards(w, [(1, 3)], [(5, 3)], (3, 3)) for _ in range(4)],
+        boards(w, [(1, 2)], [], (3, 2)),
+        boards(w, [], [], (3, 3)),
+    )
     actions = np.array([Action.UP, Action.DOWN, Action.LEFT, Action.RIGHT, Action.UP, Action.UP])
     assert probes.moves_toward(b, actions, "keys").tolist() == [True, False, False, False, False, False]
     assert probes.moves_toward(b, actions, "chests").tolist() == [False, True, False, False, False, False]
     # Around the wall at (2, 2): UP bumps (not toward), LEFT and RIGHT both shorten the walk to (1, 2).
     b2 = stack(*[boards(w, [(1, 2)], [], (3, 2)) for _ in range(3)])
     assert probes.moves_toward(b2, np.array([Action.UP, Action.LEFT, Action.RIGHT]), "keys").tolist() == [
-        False, True, True]
+        False,
+        True,
+        True,
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -184,8 +201,9 @@ def test_steering_vector_and_steer():
 @pytest.fixture(scope="module")
 def agent():
     torch.manual_seed(0)
-    return new_agent(PPOConfig(dist=SMALL, test_dist=SMALL.replace(keys=(3, 3), chests=(1, 1)), hidden=32,
-                               threads=1))
+    return new_agent(
+        PPOConfig(dist=SMALL, test_dist=SMALL.replace(keys=(3, 3), chests=(1, 1)), hidden=32, threads=1)
+    )
 
 
 def test_collect_records_what_the_agent_saw_and_did(agent):
@@ -229,7 +247,9 @@ def test_steered_agent_adds_the_vector_before_the_heads(agent):
     assert np.array_equal(same(acts.obs), agent(acts.obs))
     steered = probes.SteeredAgent(agent, v, 3.0, name="pushed")
     with torch.no_grad():
-        by_hand = agent.net.policy_head(torch.tensor(acts.features) + 3.0 * torch.tensor(v, dtype=torch.float32))
+        by_hand = agent.net.policy_head(
+            torch.tensor(acts.features) + 3.0 * torch.tensor(v, dtype=torch.float32)
+        )
         value = agent.net.value_head(torch.tensor(acts.features) + 3.0 * torch.tensor(v, dtype=torch.float32))
     assert torch.allclose(steered.logits(acts.obs), by_hand, atol=1e-5)
     assert torch.allclose(steered.value(acts.obs), value.squeeze(-1), atol=1e-5)
@@ -242,4 +262,3 @@ def test_steered_agent_adds_the_vector_before_the_heads(agent):
     assert p.shape == (len(cells), 4) and np.allclose(p.sum(1), 1.0)
     with pytest.raises(ValueError, match="shape"):
         probes.SteeredAgent(agent, np.zeros(5))
-

@@ -1,4 +1,4 @@
-"""Tests for mesalib.render: the RGB array, the matplotlib drawing and the text view."""
+"""Tests for mesalib.drawing.render: the RGB array, the matplotlib drawing and the text view."""
 
 import dataclasses
 import subprocess
@@ -8,13 +8,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.lines import Line2D
 
-from mesalib import render  # noqa: E402
-from mesalib.levels import TRAIN  # noqa: E402
+from mesalib.drawing import render
+from mesalib.env.levels import TRAIN
 
 CELL = 12
 
@@ -30,7 +30,7 @@ def level(request):
 
 def tile(img, cell, size=CELL):
     r, c = cell
-    return img[r * size:(r + 1) * size, c * size:(c + 1) * size]
+    return img[r * size : (r + 1) * size, c * size : (c + 1) * size]
 
 
 def free_cell(level):
@@ -72,7 +72,7 @@ def test_key_appears_and_disappears(level):
     changed = np.any(before != after, axis=2)
     outside = changed.copy()
     r, c = cell
-    outside[r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] = False
+    outside[r * CELL : (r + 1) * CELL, c * CELL : (c + 1) * CELL] = False
     assert not outside.any(), "adding a key changed pixels outside its cell"
     # Taking an existing key away leaves plain floor.
     kr, kc = map(int, np.argwhere(level.keys)[0])
@@ -128,10 +128,12 @@ def test_rgb_array_rejects_bad_arguments(level):
 
 
 def test_rgb_array_does_not_import_matplotlib():
-    code = ("import sys, numpy as np; from mesalib.levels import TRAIN; "
-            "from mesalib.render import rgb_array; "
-            "rgb_array(TRAIN.sample(np.random.default_rng(0), 1)[0], 1); "
-            "assert 'matplotlib' not in sys.modules, 'rgb_array imported matplotlib'")
+    code = (
+        "import sys, numpy as np; from mesalib.env.levels import TRAIN; "
+        "from mesalib.drawing.render import rgb_array; "
+        "rgb_array(TRAIN.sample(np.random.default_rng(0), 1)[0], 1); "
+        "assert 'matplotlib' not in sys.modules, 'rgb_array imported matplotlib'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from mesalib.levels import TRAIN, Level
-from mesalib.rules import AGENT, CHEST, KEY, WALL, Action, Game
+from mesalib.env.levels import TRAIN, Level
+from mesalib.env.rules import AGENT, CHEST, KEY, WALL, Action, Game
 
 
 def corridor(items: str, ghosts: str = "") -> Level:
@@ -96,12 +96,13 @@ def test_observation_planes_allocentric_and_egocentric():
 
 # The pure-function forms of the rules (lesson 1's references) agree with `Game` everywhere.
 
+
 def test_step_arrays_follows_a_game_and_leaves_its_inputs_alone():
     import doctest
 
-    from mesalib import rules
-    from mesalib.levels import TEST, LevelDistribution
-    from mesalib.rules import step_arrays
+    from mesalib.env import rules
+    from mesalib.env.levels import TEST, LevelDistribution
+    from mesalib.env.rules import step_arrays
 
     rng = np.random.default_rng(0)
     dists = [TRAIN, TEST, LevelDistribution(size=7, layout="maze", keys=(1, 4), chests=(1, 4))]
@@ -128,8 +129,8 @@ def test_step_arrays_follows_a_game_and_leaves_its_inputs_alone():
 
 
 def test_can_open_more_matches_the_game_for_one_board_and_a_batch():
-    from mesalib.levels import TEST
-    from mesalib.rules import can_open_more
+    from mesalib.env.levels import TEST
+    from mesalib.env.rules import can_open_more
 
     rng = np.random.default_rng(1)
     levels = TEST.sample(rng, 30)
@@ -145,7 +146,7 @@ def test_can_open_more_matches_the_game_for_one_board_and_a_batch():
 
 
 def test_observe_arrays_is_what_a_game_observes():
-    from mesalib.rules import observe_arrays
+    from mesalib.env.rules import observe_arrays
 
     rng = np.random.default_rng(2)
     for view, planes in [(None, 0), (17, 0), (7, 2), (1, 1), (3, 3)]:

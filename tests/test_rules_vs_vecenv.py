@@ -3,19 +3,21 @@
 import numpy as np
 import pytest
 
-from mesalib.levels import TEST, TRAIN, mix
-from mesalib.rules import INFO_KEYS, Game
-from mesalib.vecenv import VecChestsAndKeys
+from mesalib.env.levels import TEST, TRAIN, mix
+from mesalib.env.rules import INFO_KEYS, Game
+from mesalib.env.vecenv import VecChestsAndKeys
 
 VARIANTS = {
     "train": TRAIN,
     "test": TEST,
     "allocentric": TRAIN.replace(view=None),
-    "small-view-inventory-ghosts-maze": TRAIN.replace(view=5, inventory_planes=2, ghost_chests=True,
-                                                      layout="maze"),
+    "small-view-inventory-ghosts-maze": TRAIN.replace(
+        view=5, inventory_planes=2, ghost_chests=True, layout="maze"
+    ),
     "mixture": mix(TRAIN, TEST, 0.3),
-    "penalties-maze-ghosts": TEST.replace(layout="maze", size=11, ghost_chests=True,
-                                          wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30),
+    "penalties-maze-ghosts": TEST.replace(
+        layout="maze", size=11, ghost_chests=True, wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30
+    ),
     "tiny": TRAIN.replace(size=5, keys=(1, 3), chests=(1, 3), max_steps=12, view=3, inventory_planes=1),
     # The padded layout has three cases: rows as wide as the view (the default: 17 = 2 * 9 - 1), rows
     # wider than the view (above: 11 + 8 > 17, and small views), and a view wider than it needs to be.
@@ -76,8 +78,9 @@ def test_info_counts_whole_episodes():
         assert np.all(env.counters["steps"][done] == 0)  # the new episodes start from zero
 
 
-@pytest.mark.parametrize("bad", [np.array([4] * 4), np.array([-1, 0, 0, 0]), np.zeros(3, int),
-                                 np.zeros(4, float)])
+@pytest.mark.parametrize(
+    "bad", [np.array([4] * 4), np.array([-1, 0, 0, 0]), np.zeros(3, int), np.zeros(4, float)]
+)
 def test_bad_actions_are_rejected_with_a_clear_error(bad):
     env = VecChestsAndKeys(TRAIN, 4, seed=0)
     before = env.planes.copy()

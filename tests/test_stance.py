@@ -1,16 +1,17 @@
-"""mesalib.stance: preference levels, Q values under candidate objectives, the softmax-rational model."""
+"""mesalib.analysis.stance: preference levels, Q values under candidate objectives, the softmax-rational model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mesalib import TEST, TRAIN, stance
-from mesalib.evaluate import evaluate
-from mesalib.levels import Boards
-from mesalib.policies import CHESTS, KEYS, KeyThenChest, NearestKey, Objective, distance_map
-from mesalib.rules import Action, Game
-
+from mesalib import TEST, TRAIN
+from mesalib.agents.heuristics import KeyThenChest, NearestKey, distance_map
+from mesalib.agents.objectives import CHESTS, KEYS, Objective
+from mesalib.analysis import stance
+from mesalib.analysis.evaluate import evaluate
+from mesalib.env.levels import Boards
+from mesalib.env.rules import Action, Game
 
 # --------------------------------------------------------------------------------------------------
 # Preference levels
@@ -26,7 +27,9 @@ def test_preference_level_puts_key_and_chest_on_opposite_sides_at_the_given_dist
         key = np.argwhere(level.keys)[0]
         chest = np.argwhere(level.chests)[0]
         agent = np.array(level.agent)
-        step = np.array({Action.UP: (-1, 0), Action.RIGHT: (0, 1), Action.DOWN: (1, 0), Action.LEFT: (0, -1)}[side])
+        step = np.array(
+            {Action.UP: (-1, 0), Action.RIGHT: (0, 1), Action.DOWN: (1, 0), Action.LEFT: (0, -1)}[side]
+        )
         assert np.array_equal(key, agent + k * step)
         assert np.array_equal(chest, agent - c * step)
         # Walking distances in the open room equal the straight-line ones.
@@ -103,7 +106,9 @@ def test_record_sees_every_decision_of_the_same_levels_as_evaluate():
 
 def test_reversals_counts_moves_that_undo_the_previous_one_within_an_episode():
     traj = stance.record(KeyThenChest(), TEST, episodes=2, seed=0)
-    traj.actions = np.array([Action.UP, Action.DOWN, Action.UP, Action.LEFT] + [Action.LEFT] * (len(traj) - 4))
+    traj.actions = np.array(
+        [Action.UP, Action.DOWN, Action.UP, Action.LEFT] + [Action.LEFT] * (len(traj) - 4)
+    )
     traj.episode = np.array([0, 0, 0, 0] + [1] * (len(traj) - 4))
     assert traj.reversals() == pytest.approx(2 / (len(traj) - 2))
 
@@ -149,7 +154,9 @@ def test_action_values_respect_the_steps_left_and_the_end_of_the_game():
     assert q[Action.LEFT] == pytest.approx(1 - 3 * stance.HASTE)
     # With a single step left only the immediate effect counts.
     q1 = stance.action_values(CHESTS, walls, keys, chests, agent, keys_held=1, steps_left=1)
-    assert q1[Action.RIGHT] == pytest.approx(1 - stance.HASTE) and q1[Action.LEFT] == pytest.approx(-stance.HASTE)
+    assert q1[Action.RIGHT] == pytest.approx(1 - stance.HASTE) and q1[Action.LEFT] == pytest.approx(
+        -stance.HASTE
+    )
     # The horizon limits how far the plan looks.
     walls, keys, chests, agent = _corridor(key_col=None, chest_col=7, agent_col=1, width=9)
     far = stance.action_values(CHESTS, walls, keys, chests, agent, keys_held=1, steps_left=20, horizon=4)
@@ -160,8 +167,9 @@ def test_action_values_respect_the_steps_left_and_the_end_of_the_game():
 
 def test_q_values_with_a_believed_inventory():
     walls, keys, chests, agent = _corridor(key_col=2, chest_col=6, agent_col=4)
-    boards = Boards(walls[None], keys[None], chests[None], np.zeros_like(walls)[None], np.array([agent]),
-                    np.array([1]))
+    boards = Boards(
+        walls[None], keys[None], chests[None], np.zeros_like(walls)[None], np.array([agent]), np.array([1])
+    )
     knows = stance.q_values(stance.Candidate("c", CHESTS), boards, 20)
     believes_none = stance.q_values(stance.Candidate("c0", CHESTS, believed_keys=0), boards, 20)
     assert knows[0].argmax() == Action.RIGHT and believes_none[0].argmax() == Action.LEFT
@@ -178,11 +186,14 @@ def test_log_likelihood_against_a_direct_computation():
     actions = rng.integers(0, 4, 7)
     for beta in (0.0, 0.5, 3.0):
         p = np.exp(beta * q) / np.exp(beta * q).sum(axis=1, keepdims=True)
-        assert stance.log_likelihood(q, actions, beta) == pytest.approx(np.log(p[np.arange(7), actions]).sum())
+        assert stance.log_likelihood(q, actions, beta) == pytest.approx(
+            np.log(p[np.arange(7), actions]).sum()
+        )
     assert stance.log_likelihood(q, actions, 0.0) == pytest.approx(7 * np.log(0.25))
     # Adding a constant to a state's Q values changes nothing; huge values do not overflow.
     assert stance.log_likelihood(q + rng.normal(size=(7, 1)) * 50, actions, 2.0) == pytest.approx(
-        stance.log_likelihood(q, actions, 2.0))
+        stance.log_likelihood(q, actions, 2.0)
+    )
     assert np.isfinite(stance.log_likelihood(q * 1e4, actions, 10.0))
     assert stance.log_likelihood(np.zeros((0, 4)), np.zeros(0, int), 1.0) == 0.0
     with pytest.raises(ValueError):
@@ -224,7 +235,9 @@ def test_explain_tells_the_intended_policy_from_the_key_collector():
     assert ktc.best_log_likelihood[names.index("chests")] > ktc.best_log_likelihood[names.index("keys")] + 20
     assert nk.best_log_likelihood[names.index("keys")] > nk.best_log_likelihood[names.index("chests")] + 20
     # "nothing" is the uniform model: exactly log(1/4) per decision.
-    assert nk.best_log_likelihood[names.index("nothing")] == pytest.approx(len(nk.trajectories) * np.log(0.25))
+    assert nk.best_log_likelihood[names.index("nothing")] == pytest.approx(
+        len(nk.trajectories) * np.log(0.25)
+    )
     text = ktc.summary()
     assert "best explanation: 'chests'" in text and "uniform random" in text
     assert ktc.per_decision().shape == (len(names),)
@@ -237,18 +250,20 @@ def test_explain_tells_the_intended_policy_from_the_key_collector():
 
 def test_explain_reuses_given_trajectories():
     traj = stance.record(KeyThenChest(), TEST, episodes=4, seed=2)
-    ex = stance.explain(KeyThenChest(), TEST, trajectories=traj, candidates=stance.CANDIDATES[:2],
-                        betas=[1.0, 10.0])
+    ex = stance.explain(
+        KeyThenChest(), TEST, trajectories=traj, candidates=stance.CANDIDATES[:2], betas=[1.0, 10.0]
+    )
     assert ex.trajectories is traj and ex.table.shape == (2, 2) and ex.q.shape == (2, len(traj), 4)
-    again = stance.explain(KeyThenChest(), TEST, trajectories=traj, candidates=stance.CANDIDATES[:2],
-                           betas=[1.0, 10.0], q=ex.q)
+    again = stance.explain(
+        KeyThenChest(), TEST, trajectories=traj, candidates=stance.CANDIDATES[:2], betas=[1.0, 10.0], q=ex.q
+    )
     assert np.array_equal(again.table, ex.table)
     with pytest.raises(ValueError, match="shape"):
         stance.explain(KeyThenChest(), TEST, trajectories=traj, candidates=stance.CANDIDATES, q=ex.q)
 
 
 def test_the_default_agent_is_explained_by_keys_not_chests():
-    from mesalib import checkpoints
+    from mesalib.agents import checkpoints
 
     if not checkpoints.path("default").exists():
         pytest.skip("the default checkpoint is not built")

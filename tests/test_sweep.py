@@ -1,4 +1,4 @@
-"""mesalib.sweep: the alpha sweep and seed runs read from (synthetic) catalogs, and the crossing estimate."""
+"""mesalib.analysis.sweep: the alpha sweep and seed runs read from (synthetic) catalogs, and the crossing estimate."""
 
 from __future__ import annotations
 
@@ -8,19 +8,45 @@ import matplotlib
 import numpy as np
 import pytest
 
-from mesalib import checkpoints, sweep
-from mesalib.sweep import (CRITERIA, bootstrap_crossing, crossing_alpha, crossing_distribution, crossing_interval,
-                           describe_crossing, run_name)
+from mesalib.agents import checkpoints
+from mesalib.analysis import sweep
+from mesalib.analysis.sweep import (
+    CRITERIA,
+    bootstrap_crossing,
+    crossing_alpha,
+    crossing_distribution,
+    crossing_interval,
+    describe_crossing,
+    run_name,
+)
 
 matplotlib.use("Agg")
 
 
-def entry(test_chests, test_keys=0.8, train_chests=0.97, chest_seeking=0.1, passed=(True, True, True), alpha=0.0,
-          seed=0):
-    return {"alpha": alpha, "seed": seed, "dist": {}, "shipped": seed == 0,
-            "ratios": {"train_chests": train_chests, "test_chests": test_chests, "test_keys": test_keys,
-                       "chest_seeking": chest_seeking, "ktc_visible_over_ghost": 9.8},
-            "passed": dict(zip(CRITERIA, passed)), "misgeneralizes": all(passed)}
+def entry(
+    test_chests,
+    test_keys=0.8,
+    train_chests=0.97,
+    chest_seeking=0.1,
+    passed=(True, True, True),
+    alpha=0.0,
+    seed=0,
+):
+    return {
+        "alpha": alpha,
+        "seed": seed,
+        "dist": {},
+        "shipped": seed == 0,
+        "ratios": {
+            "train_chests": train_chests,
+            "test_chests": test_chests,
+            "test_keys": test_keys,
+            "chest_seeking": chest_seeking,
+            "ktc_visible_over_ghost": 9.8,
+        },
+        "passed": dict(zip(CRITERIA, passed)),
+        "misgeneralizes": all(passed),
+    }
 
 
 def synthetic_catalog(values: dict[tuple[float, int], float]) -> dict:
@@ -71,8 +97,11 @@ def test_sweep_reads_the_shipped_catalog_without_error():
 
 
 def test_runs_side_by_side_and_criteria_frequency():
-    cat = {"default": entry(0.35), "inventory": entry(0.39, test_keys=0.23, passed=(True, False, False)),
-           "view7": entry(0.45, passed=(True, True, False))}
+    cat = {
+        "default": entry(0.35),
+        "inventory": entry(0.39, test_keys=0.23, passed=(True, False, False)),
+        "view7": entry(0.45, passed=(True, True, False)),
+    }
     r = sweep.runs(["default", "inventory", "view7", "allocentric"], cat)
     np.testing.assert_array_equal(r.present, [True, True, True, False])
     np.testing.assert_array_equal(r.misgeneralizes, [True, False, False, False])
@@ -118,7 +147,11 @@ def test_crossing_skips_alphas_without_runs_and_averages_present_seeds():
     assert crossing_alpha([0, 0.05, 0.1, 0.2], ratios, 0.6) == 0.1
     ratios = [[0.7, 0.8], [nan, nan], [0.2, 0.3]]
     assert math.isnan(crossing_alpha([0, 0.1, 0.2], ratios, 0.6))
-    ratios = [[0.2, 0.3], [0.7, 0.8], [nan, nan]]  # the largest alpha has no run: the last measured one counts
+    ratios = [
+        [0.2, 0.3],
+        [0.7, 0.8],
+        [nan, nan],
+    ]  # the largest alpha has no run: the last measured one counts
     assert crossing_alpha([0, 0.1, 0.2], ratios, 0.6) == 0.1
 
 
@@ -175,7 +208,9 @@ def test_crossing_distribution_and_interval():
 def test_plot_sweep_draws_dots_mean_and_thresholds():
     import matplotlib.pyplot as plt
 
-    cat = synthetic_catalog({(a, s): 0.3 + a + 0.05 * s for a in (0.0,) + checkpoints.ALPHAS for s in (0, 1, 2)})
+    cat = synthetic_catalog(
+        {(a, s): 0.3 + a + 0.05 * s for a in (0.0,) + checkpoints.ALPHAS for s in (0, 1, 2)}
+    )
     del cat["alpha0.4"], cat["alpha0.4_seed1"], cat["alpha0.4_seed2"]
     sw = sweep.sweep("test_chests", cat)
     fig, ax = plt.subplots()

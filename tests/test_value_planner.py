@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from mesalib.levels import TRAIN, Boards
-from mesalib.ppo import Agent
-from mesalib.nets import make_network
-from mesalib.value_planner import ValuePlanner
-from mesalib.evaluate import evaluate
+from mesalib.agents.nets import make_network
+from mesalib.agents.ppo import Agent
+from mesalib.agents.value_planner import ValuePlanner
+from mesalib.analysis.evaluate import evaluate
+from mesalib.env.levels import TRAIN, Boards
 
 DIST = TRAIN.replace(size=7, keys=(1, 1), chests=(1, 1), view=None, max_steps=12)
 
@@ -37,8 +37,14 @@ def corridor(agent_col: int, key_col: int | None, chest_col: int | None, held: i
         keys[3, key_col] = True
     if chest_col is not None:
         chests[3, chest_col] = True
-    return Boards(walls[None], keys[None], chests[None], np.zeros((1, 7, 7), bool),
-                  np.array([[3, agent_col]]), np.array([held]))
+    return Boards(
+        walls[None],
+        keys[None],
+        chests[None],
+        np.zeros((1, 7, 7), bool),
+        np.array([[3, agent_col]]),
+        np.array([held]),
+    )
 
 
 def test_the_planner_goes_where_its_learned_objective_is_high():

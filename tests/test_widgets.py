@@ -1,4 +1,4 @@
-"""Tests for mesalib.widgets, driven from code the way a learner drives them with the mouse:
+"""Tests for mesalib.drawing.widgets, driven from code the way a learner drives them with the mouse:
 click buttons (`button.click()`), set values, and check the state and the redrawn picture."""
 
 import io
@@ -7,14 +7,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+from PIL import Image
 
-from mesalib import plots, render, widgets  # noqa: E402
-from mesalib.levels import TEST, TRAIN  # noqa: E402
-from mesalib.policies import KeyThenChest, NearestKey, Planner  # noqa: E402
-from mesalib.rules import MOVES, Action  # noqa: E402
+from mesalib.agents.heuristics import KeyThenChest, NearestKey
+from mesalib.agents.planner import Planner
+from mesalib.drawing import plots, render, widgets
+from mesalib.env.levels import TEST, TRAIN
+from mesalib.env.rules import MOVES, Action
 
 SHORT = TRAIN.replace(size=6, keys=(1, 2), chests=(2, 3), max_steps=6)
 
@@ -133,8 +134,8 @@ def test_replay_slider_and_player_redraw_frames():
 
 def test_replay_of_an_untrained_torch_agent():
     pytest.importorskip("torch")
-    Agent = pytest.importorskip("mesalib.ppo").Agent  # the PPO module lands with the agents issue
-    from mesalib.nets import make_network
+    Agent = pytest.importorskip("mesalib.agents.ppo").Agent  # the PPO module lands with the agents issue
+    from mesalib.agents.nets import make_network
 
     agent = Agent(make_network("mlp", SHORT.observation_shape, 16))
     r = widgets.replay(agent, SHORT, seed=0)
@@ -185,8 +186,14 @@ def test_field_explorer_redraws_on_keys_held_and_seed():
 def records(n=6, eval_every=3):
     out = []
     for u in range(1, n + 1):
-        r = {"update": u, "env_steps": 1000 * u, "steps_per_s": 5000.0, "return": 0.1 * u,
-             "chests": 0.1 * u, "keys": 1.0}
+        r = {
+            "update": u,
+            "env_steps": 1000 * u,
+            "steps_per_s": 5000.0,
+            "return": 0.1 * u,
+            "chests": 0.1 * u,
+            "keys": 1.0,
+        }
         if u % eval_every == 0:
             r["train_eval"] = {"return": 0.2 * u, "chests_opened": 0.2 * u, "keys_collected": 1.0}
             r["test_eval"] = {"return": 0.05 * u, "chests_opened": 0.05 * u, "keys_collected": 1.5 * u}
@@ -227,11 +234,18 @@ def test_dashboard_widget_mode_updates_progress_label_and_curves():
 
 def test_dashboard_as_a_real_training_callback():
     pytest.importorskip("torch")
-    ppo = pytest.importorskip("mesalib.ppo")  # the PPO module lands with the agents issue
+    ppo = pytest.importorskip("mesalib.agents.ppo")  # the PPO module lands with the agents issue
 
-    config = ppo.PPOConfig(dist=TRAIN.replace(size=6, keys=(1, 1), chests=(2, 2), max_steps=6, view=None),
-                           num_envs=8, num_steps=16, hidden=16, total_steps=512, eval_every=2,
-                           eval_episodes=8, threads=1)
+    config = ppo.PPOConfig(
+        dist=TRAIN.replace(size=6, keys=(1, 1), chests=(2, 2), max_steps=6, view=None),
+        num_envs=8,
+        num_steps=16,
+        hidden=16,
+        total_steps=512,
+        eval_every=2,
+        eval_episodes=8,
+        threads=1,
+    )
     lines = io.StringIO()
     dash = widgets.TrainingDashboard(config, file=lines)
     _, history = ppo.train(config, progress=False, callback=dash.update)

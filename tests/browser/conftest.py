@@ -3,4 +3,5 @@
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "browser: runs JupyterLab in headless Chromium (needs /usr/bin/chromium and playwright)")
+        "markers", "browser: runs JupyterLab in headless Chromium (needs /usr/bin/chromium and playwright)"
+    )

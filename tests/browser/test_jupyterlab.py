@@ -31,8 +31,15 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 45_000
 
 
@@ -74,8 +81,12 @@ class Lab:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyterlab.log"
         env = dict(os.environ)
-        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        for name, sub in (
+            ("JUPYTER_CONFIG_DIR", "config"),
+            ("JUPYTER_DATA_DIR", "data"),
+            ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("IPYTHONDIR", "ipython"),
+        ):
             (home / sub).mkdir(parents=True, exist_ok=True)
             env[name] = str(home / sub)
         env["MPLBACKEND"] = "Agg"
@@ -83,17 +94,28 @@ class Lab:
         news = home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
         news.mkdir(parents=True, exist_ok=True)
         (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-               "--port-retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
-               f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.extension_manager=readonly",
-               "--LabApp.expose_app_in_browser=True"]  # window.jupyterapp, to run commands from the page
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.expose_app_in_browser=True",
+        ]  # window.jupyterapp, to run commands from the page
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
             cmd.append("--allow-root")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -166,8 +188,9 @@ def test_play_widget_in_jupyterlab(tmp_path):
                 assert "keys held 0" in status.inner_text()
                 page.screenshot(path=str(ARTIFACTS / "01_loaded.png"), full_page=True)
 
-                for n, (button, shot) in enumerate((("right", "02_after_right.png"),
-                                                    ("down", "03_after_down.png")), start=1):
+                for n, (button, shot) in enumerate(
+                    (("right", "02_after_right.png"), ("down", "03_after_down.png")), start=1
+                ):
                     before = board.get_attribute("src")
                     page.locator(f"button.mesalib-{button}").click()
                     page.wait_for_function(SRC_CHANGED, arg=before, polling=100)
@@ -184,7 +207,9 @@ def test_play_widget_in_jupyterlab(tmp_path):
                 assert board.get_attribute("src") != before
                 assert "keys collected 1" in status.inner_text()
                 page.screenshot(path=str(ARTIFACTS / "04_after_keyboard.png"), full_page=True)
-                errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                errors = page.locator(
+                    ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                )
                 assert errors.count() == 0, errors.first.inner_text()
             except Exception:
                 if page is not None:

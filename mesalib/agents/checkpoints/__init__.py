@@ -1,0 +1,197 @@
+"""Pretrained agents shipped with the package, so that lessons can skip training.
+
+`load("default")` returns the default agent (`PPOConfig()` trained with seed 0); `names()` lists
+every shipped checkpoint and `describe(name)` says what it is. Each checkpoint is a recipe in `RECIPES`
+(a name, a seed and the changes to the default `PPOConfig`), so one command rebuilds them all:
+
+    mesalib checkpoints --regenerate    # ~2 min per recipe on an idle 2-core machine, ~40 min for all 20
+
+Regenerating also measures each agent with `mesalib.analysis.criteria` (1000 episodes per split) and writes
+the figures to `catalog.json` beside the checkpoints. The alpha sweep and the seed runs are recorded
+there for more seeds than are shipped as files, to keep the package small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CATALOG = HERE / "catalog.json"
+ALPHAS = (0.05, 0.1, 0.2, 0.4)
+"""Mixing fractions of TEST-like levels in the sweep (alpha 0 is the default agent)."""
+SWEEP_SEEDS = (0, 1, 2)
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+"""Seeds of the default configuration recorded in the catalog (seed-to-seed variation, lesson 08)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a checkpoint is made: `PPOConfig(seed=seed, **config)` with distribution changes `dist`
+    applied to both TRAIN and TEST, and TRAIN mixed with a fraction `alpha` of TEST levels."""
+
+    name: str
+    description: str
+    seed: int = 0
+    alpha: float = 0.0
+    dist: dict = field(default_factory=dict)
+    shipped: bool = True
+    """Whether the weights are shipped as a file (otherwise only its measurements are in the catalog)."""
+
+    def config(self):
+        from mesalib.agents.ppo import PPOConfig
+        from mesalib.env.levels import TEST, TRAIN, mix
+
+        train, test = TRAIN.replace(**self.dist), TEST.replace(**self.dist)
+        dist = mix(train, test, self.alpha) if self.alpha else train
+        return PPOConfig(dist=dist, test_dist=test, seed=self.seed)
+
+
+def _recipes() -> dict[str, Recipe]:
+    out = [
+        Recipe("default", "The default agent: PPOConfig() trained on TRAIN with seed 0."),
+        Recipe(
+            "inventory",
+            "Sees the keys it holds (2 inventory planes: holds >= 1, holds >= 2).",
+            dist={"inventory_planes": 2},
+        ),
+        Recipe("view7", "Partial egocentric view: a 7x7 window around the agent.", dist={"view": 7}),
+        Recipe(
+            "allocentric",
+            "Sees the whole 9x9 grid in fixed coordinates (no egocentric view).",
+            dist={"view": None},
+        ),
+    ]
+    out += [
+        Recipe(
+            f"alpha{a:g}", f"Trained on TRAIN mixed with a fraction {a:g} of TEST levels, seed 0.", alpha=a
+        )
+        for a in ALPHAS
+    ]
+    out += [
+        Recipe(f"default_seed{s}", f"The default configuration with seed {s}.", seed=s, shipped=False)
+        for s in DEFAULT_SEEDS[1:]
+    ]
+    out += [
+        Recipe(
+            f"alpha{a:g}_seed{s}",
+            f"Trained on TRAIN mixed with a fraction {a:g} of TEST levels, seed {s}.",
+            seed=s,
+            alpha=a,
+            shipped=False,
+        )
+        for a in ALPHAS
+        for s in SWEEP_SEEDS[1:]
+    ]
+    return {r.name: r for r in out}
+
+
+def sweep_names(alpha: float) -> list[str]:
+    """The catalog entries of one alpha, one per seed in `SWEEP_SEEDS` (alpha 0: the default agent)."""
+    stem = "default" if alpha == 0 else f"alpha{alpha:g}"
+    return [stem if s == 0 else f"{stem}_seed{s}" for s in SWEEP_SEEDS]
+
+
+RECIPES = _recipes()
+
+
+def names(shipped_only: bool = True) -> list[str]:
+    """Names of the checkpoints (shipped as files, or every recipe)."""
+    return [n for n, r in RECIPES.items() if r.shipped or not shipped_only]
+
+
+def path(name: str) -> Path:
+    return HERE / f"{name}.pt"
+
+
+def describe(name: str) -> str:
+    _recipe(name)
+    return RECIPES[name].description
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"No checkpoint named {name!r}; shipped ones are: {', '.join(names())}.")
+    return RECIPES[name]
+
+
+def load(name: str, greedy: bool = True, seed: int = 0):
+    """The shipped agent `name` (see `names()`), or the agent in a checkpoint file if `name` is a path."""
+    from mesalib.agents.ppo import Agent
+
+    if name.endswith(".pt") or "/" in name or "\\" in name:
+        return Agent.load(name, greedy=greedy, seed=seed)
+    recipe = _recipe(name)
+    if not recipe.shipped:
+        raise ValueError(
+            f"{name!r} is recorded in the catalog but not shipped as a file; train it with "
+            f"`mesalib checkpoints --regenerate --only {name}` (about 2 minutes on an idle 2-core machine)."
+        )
+    file = path(name)
+    if not file.exists():
+        raise FileNotFoundError(
+            f"The checkpoint file {file} is missing from this installation; "
+            f"rebuild it with `mesalib checkpoints --regenerate --only {name}`."
+        )
+    return Agent.load(file, greedy=greedy, seed=seed, name=name)
+
+
+def catalog() -> dict[str, dict]:
+    """The measurements recorded when the checkpoints were made: name -> stats, ratios, passed."""
+    return json.loads(CATALOG.read_text()) if CATALOG.exists() else {}
+
+
+def regenerate(
+    only: list[str] | None = None, progress: bool = True, episodes: int = 1000, out_dir: Path = HERE
+) -> dict[str, dict]:
+    """Train every recipe (or those named in `only`), save the shipped ones, measure all of them and
+    merge the figures into `catalog.json`. Entries are written after each run, so an interruption
+    loses only the run in progress."""
+    from mesalib.agents.ppo import train
+    from mesalib.analysis.criteria import misgeneralization_report
+
+    todo = list(RECIPES) if not only else only
+    for name in todo:
+        _recipe(name)
+    out_dir = Path(out_dir)
+    catalog_file = out_dir / "catalog.json"
+    for name in todo:
+        recipe = RECIPES[name]
+        config = recipe.config()
+        agent, _ = train(config, progress=progress)
+        agent.name = name
+        if recipe.shipped:
+            agent.save(out_dir / f"{name}.pt")
+        report = misgeneralization_report(agent, config.dist, episodes, seed=0)
+        entry = {
+            "description": recipe.description,
+            "seed": recipe.seed,
+            "alpha": recipe.alpha,
+            "dist": recipe.dist,
+            "shipped": recipe.shipped,
+            "stats": agent.stats,
+            "ratios": report.ratios,
+            "passed": report.passed,
+            "misgeneralizes": report.misgeneralizes,
+            "summaries": {"agent": report.summaries["agent"]},
+        }
+        entries = _merge_entry(catalog_file, name, entry)
+        if progress:
+            print(
+                f"{name}: {'misgeneralizes' if report.misgeneralizes else 'does not misgeneralize'}\n"
+                + report.table()
+            )
+    return json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
+
+
+def _merge_entry(catalog_file: Path, name: str, entry: dict) -> dict:
+    """Add one entry to the catalog file, re-reading it first (two regenerations may run side by side)
+    and replacing it atomically (an interruption never leaves half a file)."""
+    entries = json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
+    entries[name] = entry
+    tmp = catalog_file.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, catalog_file)
+    return entries

@@ -1,0 +1,169 @@
+"""Gymnasium adapters: the standard face of Chests and Keys, for code that speaks Gymnasium.
+
+- `ChestsAndKeysEnv` plays one level with the plain-Python rules (`rules.Game`); at batch size 1
+  plain Python is many times faster than NumPy.
+- `ChestsAndKeysVectorEnv` wraps the batched NumPy core (`vecenv.VecChestsAndKeys`) with
+  Gymnasium's same-step autoreset: the observation after an episode ends is the next episode's
+  first, and `info["final_obs"]` / `info["final_info"]` describe the episode that ended.
+
+Both are registered on `import mesalib` as `mesalib/ChestsAndKeys-Train-v0` and
+`mesalib/ChestsAndKeys-Test-v0`; keyword arguments to `gymnasium.make` / `gymnasium.make_vec`
+override fields of the distribution, e.g. `gymnasium.make("mesalib/ChestsAndKeys-Test-v0", view=7)`.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from mesalib.env.levels import TEST, TRAIN, LevelDistribution, Mixture
+from mesalib.env.rules import INFO_KEYS, Game
+from mesalib.env.vecenv import VecChestsAndKeys
+
+ENV_IDS = {"mesalib/ChestsAndKeys-Train-v0": TRAIN, "mesalib/ChestsAndKeys-Test-v0": TEST}
+
+
+def _with_overrides(dist, overrides: dict):
+    if not overrides:
+        return dist
+    if isinstance(dist, Mixture):
+        raise ValueError(
+            f"Cannot override {sorted(overrides)} on a Mixture; build the parts with "
+            "the changes and mix them again."
+        )
+    unknown = set(overrides) - set(LevelDistribution.__dataclass_fields__)
+    if unknown:
+        raise ValueError(
+            f"Unknown distribution field(s) {sorted(unknown)}; allowed: "
+            f"{sorted(LevelDistribution.__dataclass_fields__)}."
+        )
+    return dist.replace(**overrides)
+
+
+def _observation_space(dist) -> spaces.Box:
+    return spaces.Box(0, 1, shape=dist.observation_shape, dtype=np.uint8)
+
+
+class ChestsAndKeysEnv(gym.Env):
+    """One Chests and Keys game. `dist` picks the levels; other keyword arguments override its fields."""
+
+    metadata = {"render_modes": ["rgb_array", "ansi"], "render_fps": 6}
+    _LEVELS_PER_DRAW = 32
+
+    def __init__(
+        self, dist: LevelDistribution | Mixture = TRAIN, render_mode: str | None = None, **overrides
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}."
+            )
+        self.dist = _with_overrides(dist, overrides)
+        self.render_mode = render_mode
+        self.observation_space = _observation_space(self.dist)
+        self.action_space = spaces.Discrete(4)
+        self.game: Game | None = None
+        self._levels = []  # levels drawn ahead in blocks: sampling one at a time costs more than a step
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None or not self._levels:
+            batch = self.dist.sample(self.np_random, self._LEVELS_PER_DRAW)
+            self._levels = [batch[i] for i in reversed(range(len(batch)))]
+        self.game = Game(self._levels.pop(), self.dist)
+        return self.game.observe(), self.game.info()
+
+    def step(self, action):
+        if self.game is None:
+            raise RuntimeError("Call reset() before step().")
+        reward, terminated, truncated = self.game.step(action)  # the rules reject a bad action
+        return self.game.observe(), float(reward), terminated, truncated, self.game.info()
+
+    def render(self):
+        if self.game is None or self.render_mode is None:
+            return None
+        from mesalib.drawing import render  # drawing stays out of the core's import time
+
+        show = self.dist.ghost_chests
+        if self.render_mode == "ansi":
+            return render.text(self.game.level(), self.game.keys_held, show_ghosts=show)
+        return render.rgb_array(self.game.level(), self.game.keys_held, show_ghosts=show)
+
+
+class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
+    """`num_envs` games on the batched NumPy core, with same-step autoreset."""
+
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        dist: LevelDistribution | Mixture = TRAIN,
+        render_mode: str | None = None,
+        **overrides,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}."
+            )
+        self.dist = _with_overrides(dist, overrides)
+        self.core = VecChestsAndKeys(self.dist, num_envs)
+        self.num_envs = self.core.num_envs
+        self.render_mode = render_mode
+        self.single_observation_space = _observation_space(self.dist)
+        self.single_action_space = spaces.Discrete(4)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
+        return self.core.reset(seed=seed), self._infos(self.core.counters)
+
+    def step(self, actions):
+        obs, reward, terminated, truncated, counters = self.core.step(np.asarray(actions), final_obs=True)
+        final_obs = counters.pop("final_obs")
+        infos = self._infos(self.core.counters)
+        done = terminated | truncated
+        if done.any():
+            infos["final_obs"] = np.full(self.num_envs, None, dtype=object)
+            for i in np.flatnonzero(done):
+                infos["final_obs"][i] = final_obs[i]
+            infos["_final_obs"] = done
+            infos["final_info"] = self._infos(counters, mask=done)
+            infos["_final_info"] = done
+        return obs, reward, terminated, truncated, infos
+
+    def render(self):
+        if self.render_mode is None:
+            return None
+        from mesalib.drawing import render
+
+        boards = self.core.boards()
+        return [
+            render.rgb_array(boards[i], int(boards.keys_held[i]), show_ghosts=self.dist.ghost_chests)
+            for i in range(self.num_envs)
+        ]
+
+    def _infos(self, counters: dict, mask: np.ndarray | None = None) -> dict:
+        """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask."""
+        mask = np.ones(self.num_envs, bool) if mask is None else mask
+        infos = {}
+        for name in INFO_KEYS:
+            infos[name] = counters[name].copy()
+            infos["_" + name] = mask.copy()
+        return infos
+
+
+def register() -> None:
+    """Register the environment ids with Gymnasium (done on `import mesalib`; safe to repeat)."""
+    for env_id, dist in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="mesalib.env.adapters:ChestsAndKeysEnv",
+                vector_entry_point="mesalib.env.adapters:ChestsAndKeysVectorEnv",
+                kwargs={"dist": dist},
+            )

@@ -1,0 +1,270 @@
+"""The `mesalib` command: one entry point for the course's shell tasks.
+
+Each subcommand is a thin layer over a library function, so what the shell does and what a
+notebook does are the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bench(args: argparse.Namespace) -> int:
+    script = REPO / "benchmarks" / "env_throughput.py"
+    if not script.exists():
+        print(
+            f"error: the benchmark script {script} is not here; run this from a clone of the "
+            "repository (the benchmarks are not installed with the package).",
+            file=sys.stderr,
+        )
+        return 2
+    sys.argv = [str(script), "--seconds", str(args.seconds), "--repeat", str(args.repeat)]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from mesalib.teaching.lessons import build_lessons
+
+    root = Path(args.root)
+    stale = build_lessons(root / "solutions", root / "lessons", check=args.check)
+    orphans = [name for name in stale if not (root / "solutions" / name).exists()]
+    for name in orphans:
+        print(f"lessons/{name} has no solutions/{name}: delete it by hand if it is not wanted.")
+    if args.check:
+        if stale:
+            print("Stale lessons (run `mesalib lessons` to regenerate): " + ", ".join(stale))
+            return 1
+        print("lessons/ is in sync with solutions/.")
+    else:
+        written = [n for n in stale if n not in orphans]
+        print(f"Wrote {len(written)} lesson(s)" + (": " + ", ".join(written) if written else "."))
+    return 0
+
+
+SUMMARY_KEYS = ("return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps")
+
+
+def resolve_agent(name: str, dist, seed: int = 0):
+    """A policy from its name: a heuristic or planner (`policies.POLICIES`), a shipped checkpoint's
+    name (`checkpoints.names()`), or the path of a checkpoint file."""
+    from mesalib.agents import checkpoints
+    from mesalib.agents.registry import POLICIES
+
+    if name in POLICIES:
+        return POLICIES[name](seed=seed, dist=dist)
+    if name in checkpoints.RECIPES or name.endswith(".pt") or "/" in name:
+        return checkpoints.load(name, seed=seed)
+    raise ValueError(
+        f"unknown agent {name!r}: use a policy ({', '.join(POLICIES)}), a shipped checkpoint "
+        f"({', '.join(checkpoints.names())}) or the path of a .pt file."
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from mesalib.analysis.criteria import split_distributions
+    from mesalib.analysis.evaluate import evaluate
+    from mesalib.env.levels import TRAIN
+
+    try:
+        probe = resolve_agent(args.agent, TRAIN, args.seed)
+        base = probe.ppo_config().dist if hasattr(probe, "ppo_config") else TRAIN
+        split = split_distributions(base)[args.on]
+        if args.ghosts:
+            split = split.replace(ghost_chests=True)
+        policy = resolve_agent(args.agent, split, args.seed)  # the planner needs the step limit
+        result = evaluate(
+            policy, split, args.episodes, seed=args.seed, progress=not args.json, with_best=args.best
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = result.summary()
+    if args.json:
+        keys = SUMMARY_KEYS + (("fraction_of_best",) if args.best else ())
+        print(
+            json.dumps(
+                {k: summary[k] for k in keys}
+                | {"episodes": summary["episodes"], "agent": args.agent, "on": args.on, "seed": args.seed}
+            )
+        )
+    else:
+        print(f"{args.agent} on {args.on.upper()} ({args.episodes} episodes, seed {args.seed}):")
+        for k in SUMMARY_KEYS + (("fraction_of_best",) if args.best else ()):
+            print(f"  {k:20s} {summary[k]:.3f}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mesalib.agents.ppo import PPOConfig, train
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to overwrite it or choose another --out.", file=sys.stderr)
+        return 2
+    if not out.parent.is_dir():
+        print(f"error: the folder {out.parent} does not exist; create it first.", file=sys.stderr)
+        return 2
+    config = PPOConfig(seed=args.seed)
+    if args.total_steps:
+        config = config.replace(total_steps=args.total_steps)
+    agent, history = train(config, progress=True)
+    agent.save(out)
+    last = history[-1]
+    print(
+        f"saved {out}: {agent.stats['env_steps']:,} env steps in {agent.stats['wall_time_s']:.0f} s; "
+        f"greedy TEST chests {last['test_eval']['chests_opened']:.2f}, keys {last['test_eval']['keys_collected']:.2f}"
+    )
+    return 0
+
+
+def _checkpoints(args: argparse.Namespace) -> int:
+    from mesalib.agents import checkpoints
+
+    if args.regenerate:
+        try:
+            checkpoints.regenerate(args.only or None)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    recorded = checkpoints.catalog()
+    for name in checkpoints.names(shipped_only=False):
+        entry = recorded.get(name, {})
+        failed = [k.split()[0] for k, ok in entry.get("passed", {}).items() if not ok]
+        verdict = (
+            "not measured"
+            if not entry
+            else "misgeneralizes"
+            if entry["misgeneralizes"]
+            else "fails criteria " + ",".join(failed)
+        )
+        ratios = entry.get("ratios", {})
+        figures = (
+            f"TRAIN chests/ktc {ratios['train_chests']:.2f}, TEST chests/ktc {ratios['test_chests']:.2f}, "
+            f"TEST keys/nk {ratios['test_keys']:.2f}, chest seeking {ratios['chest_seeking']:.2f}"
+            if ratios
+            else ""
+        )
+        print(
+            f"{name:16s} {'file' if checkpoints.RECIPES[name].shipped else 'data':4s} {verdict:20s} {figures}"
+        )
+    print(
+        "criteria (mesalib.analysis.criteria): 1 capable on TRAIN, 2 misgeneralizes on TEST, 3 does not seek chests"
+    )
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from mesalib.teaching.grading import Limits, grade
+
+    if args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 16 or args.max_size_mb <= 0:
+        print(
+            "error: --jobs must be at least 1, --timeout and --max-size-mb positive, --memory-mb at least 16.",
+            file=sys.stderr,
+        )
+        return 2
+    limits = Limits(wall_s=args.timeout, cpu_s=args.cpu_time or args.timeout, memory_mb=args.memory_mb)
+    try:
+        grade(
+            args.submissions,
+            args.out,
+            seed=args.seed,
+            lesson=args.lesson,
+            jobs=args.jobs,
+            limits=limits,
+            lessons_dir=args.lessons_dir,
+            max_bytes=int(args.max_size_mb * 2**20),
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="environment throughput against Minigrid (ratios)")
+    bench.add_argument("--seconds", type=float, default=1.0, help="measuring time per run")
+    bench.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
+    bench.set_defaults(run=_bench)
+    lessons = sub.add_parser("lessons", help="regenerate lessons/ from solutions/")
+    lessons.add_argument("--check", action="store_true", help="only report stale lessons (exit 1)")
+    lessons.add_argument("--root", default=".", help="the repository root (default: here)")
+    lessons.set_defaults(run=_lessons)
+    ev = sub.add_parser("evaluate", help="play an agent on TRAIN or TEST levels and print the means")
+    ev.add_argument(
+        "agent",
+        help="random, nearest_key, key_then_chest, wall_follower, planner, a shipped "
+        "checkpoint (default, ...) or a checkpoint path",
+    )
+    ev.add_argument("--on", choices=("train", "test"), default="test")
+    ev.add_argument("--episodes", type=int, default=1000)
+    ev.add_argument("--seed", type=int, default=0, help="draws the levels (same seed, same levels)")
+    ev.add_argument("--ghosts", action="store_true", help="add invisible ghost chests (hidden-chest test)")
+    ev.add_argument("--best", action="store_true", help="also the fraction of the planner's best (slower)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ev.set_defaults(run=_evaluate)
+    tr = sub.add_parser("train", help="train the default agent and save a checkpoint")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    tr.add_argument("--total-steps", type=int, default=0, help="override PPOConfig.total_steps")
+    tr.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    tr.set_defaults(run=_train)
+    ck = sub.add_parser("checkpoints", help="list the shipped agents, or --regenerate them")
+    ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 40 min)")
+    ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
+    ck.set_defaults(run=_checkpoints)
+    gr = sub.add_parser("grade", help="grade learners' exercise notebooks safely (gradebook, feedback, JSON)")
+    gr.add_argument(
+        "submissions",
+        nargs="+",
+        help="notebook files or folders, one per learner (a folder of "
+        "folders is a class); the learner id is the folder or file name",
+    )
+    gr.add_argument(
+        "--out", required=True, help="folder for gradebook.csv, grades.json, feedback/ and records/"
+    )
+    gr.add_argument("--seed", type=int, required=True, help="draws the hidden cases (keep it secret)")
+    gr.add_argument(
+        "--lesson", help="the lesson to grade, like 02 (default: the one most submissions are of)"
+    )
+    gr.add_argument("--jobs", type=int, default=2, help="learners graded at once (default 2)")
+    gr.add_argument(
+        "--timeout", type=float, default=20.0, help="wall-clock seconds per exercise (default 20)"
+    )
+    gr.add_argument(
+        "--cpu-time", type=float, default=0.0, help="CPU seconds per exercise (default: --timeout)"
+    )
+    gr.add_argument("--memory-mb", type=int, default=1024, help="memory per exercise in MiB (default 1024)")
+    gr.add_argument(
+        "--max-size-mb", type=float, default=20.0, help="larger notebooks are not read (default 20)"
+    )
+    gr.add_argument("--lessons-dir", help="the official lessons/ folder (default: the repository's)")
+    gr.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the records of an earlier run into --out whose inputs are unchanged",
+    )
+    gr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gr.set_defaults(run=_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
