@@ -6,7 +6,7 @@ from __future__ import annotations
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
 from mesalib.agents.objectives import CHESTS
 from mesalib.agents.planner import Planner
-from mesalib.env.levels import LevelDistribution
+from mesalib.env.levels import TRAIN, LevelDistribution, Mixture
 
 
 def _planner_factory(seed: int = 0, dist: LevelDistribution | None = None) -> Planner:
@@ -21,3 +21,41 @@ POLICIES = {
     "planner": _planner_factory,
 }
 """name -> factory(seed=0, dist=None) for the command line; `dist` tells the planner the step limit."""
+
+
+def resolve(agent, dist: LevelDistribution | Mixture | None = None, seed: int = 0):
+    """A policy from what a learner or the command line names: a policy object (returned as it is), a
+    heuristic or planner name (`POLICIES`), a shipped checkpoint's name, or the path of a checkpoint file.
+
+    `dist` tells the planner the step limit; `seed` seeds stochastic policies and sampling agents.
+    """
+    if not isinstance(agent, str):
+        if not callable(agent):
+            raise TypeError(
+                f"A policy must be callable as policy(obs, boards) -> actions, or a name; got {agent!r}."
+            )
+        return agent
+    from mesalib.agents import checkpoints
+
+    if agent in POLICIES:
+        return POLICIES[agent](seed=seed, dist=dist)
+    if agent in checkpoints.RECIPES or agent.endswith(".pt") or "/" in agent:
+        return checkpoints.load(agent, seed=seed)
+    raise ValueError(
+        f"unknown agent {agent!r}: use a policy ({', '.join(POLICIES)}), a shipped checkpoint "
+        f"({', '.join(checkpoints.names())}) or the path of a .pt file."
+    )
+
+
+def training_distribution(
+    policy, default: LevelDistribution | Mixture = TRAIN
+) -> LevelDistribution | Mixture:
+    """The levels a trained agent learned on (read from its checkpoint's config), else `default`.
+
+    Analyses use it so that an agent is shown observations of the kind it was trained on (the same view
+    and inventory planes), whatever item counts they then ask for.
+    """
+    ppo_config = getattr(policy, "ppo_config", None)
+    if ppo_config is None or not getattr(policy, "config", None):
+        return default
+    return ppo_config().dist
