@@ -1,9 +1,10 @@
 # The two quick-start commands (see README): `make course` and `make test`.
+# Day to day: `make test-fast` while working, `make check` (what CI runs) before a commit.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: course test setup bench lessons times clean
+.PHONY: course test test-fast check lint format types setup bench lessons times clean
 
 $(BIN)/mesalib: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +19,27 @@ setup: $(BIN)/mesalib
 course: setup  ## set up and open the course in JupyterLab at the first lesson
 	$(BIN)/jupyter lab lessons/00_welcome.ipynb
 
-test: setup  ## set up and run the whole test suite
-	MESALIB_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
+PYTEST := MESALIB_THREADS=1 $(BIN)/python -m pytest
+CODE   := mesalib tests benchmarks
+
+test: setup  ## set up and run the whole test suite: tests, doctests and every solution notebook
+	$(PYTEST) -n 2 --dist loadfile --nbval-lax --doctest-modules tests solutions mesalib
+
+test-fast: setup  ## the tests and doctests not marked slow, no notebooks (for day-to-day work)
+	$(PYTEST) -n 2 --dist loadfile -m "not slow" --doctest-modules tests mesalib
+
+lint: setup  ## ruff: lint rules and formatting (config in pyproject.toml)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+
+format: setup  ## let ruff fix what it can and format the code
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
+
+types: setup  ## mypy over the package (config in pyproject.toml)
+	$(BIN)/mypy
+
+check: lint types test  ## lint, types and the whole suite: what CI runs
 
 bench: setup  ## environment throughput, as ratios against Minigrid measured in the same run
 	$(BIN)/python benchmarks/env_throughput.py

@@ -118,7 +118,8 @@ def main() -> None:
         at_4096[name] = (label, rows[-1][3])
 
     print(
-        f"mesalib {mesalib.__version__}, numpy {np.__version__}, {platform.processor() or platform.machine()}, "
+        f"mesalib {mesalib.__version__}, numpy {np.__version__}, "
+        f"{platform.processor() or platform.machine()}, "
         f"best of {args.repeat} x {args.seconds:g} s per figure; random actions, observations and resets "
         "included\n"
     )
@@ -127,9 +128,8 @@ def main() -> None:
         print(f"{name:<46} {batch:>5}  {via:<15} {rate:>12,.0f} {rate / baseline:>10.1f}x")
     single = rows[1][3]
     print("\nTargets:")
-    print(
-        f"  batch 1 >= 10x Minigrid: {single / baseline:.1f}x -> {'met' if single >= 10 * baseline else 'NOT met'}"
-    )
+    met = "met" if single >= 10 * baseline else "NOT met"
+    print(f"  batch 1 >= 10x Minigrid: {single / baseline:.1f}x -> {met}")
     for label, rate in at_4096.values():
         print(
             f"  batch 4096 >= 5M steps/s, {label}: {rate / 1e6:.2f}M -> {'met' if rate >= 5e6 else 'NOT met'}"

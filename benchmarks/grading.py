@@ -197,7 +197,8 @@ def main(argv=None) -> int:
     )
     print(f"wall time            {wall:8.2f} s")
     print(
-        f"per submission       {wall / n * 1000:8.1f} ms wall, {(cpu_self + cpu_children) / n * 1000:.1f} ms CPU"
+        f"per submission       {wall / n * 1000:8.1f} ms wall, "
+        f"{(cpu_self + cpu_children) / n * 1000:.1f} ms CPU"
     )
     print(f"CPU: grader process  {cpu_self:8.2f} s (parsing, static checks, judging)")
     print(f"CPU: sandboxes       {cpu_children:8.2f} s (fork servers and the learners' code)")

@@ -123,7 +123,8 @@ def main(argv=None) -> int:
     )
     print(
         f"env share of training time: {statistics.median(r['stats']['env_time_share'] for r in runs):.0%} "
-        f"(median); end-to-end {statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s"
+        f"(median); end-to-end "
+        f"{statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s"
     )
     if args.json:
         with open(args.json, "w") as f:

@@ -16,6 +16,7 @@ import time
 
 from mesalib.agents import checkpoints
 from mesalib.agents.heuristics import KeyThenChest, NearestKey
+from mesalib.agents.registry import training_distribution
 from mesalib.agents.value_planner import ValuePlanner
 from mesalib.analysis.criteria import split_distributions
 from mesalib.analysis.evaluate import evaluate
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     agent = checkpoints.load(args.agent)
-    splits = split_distributions(agent.ppo_config().dist)
+    splits = split_distributions(training_distribution(agent))
     policies = [
         ("network (greedy)", agent),
         ("key_then_chest", KeyThenChest()),
@@ -55,13 +56,15 @@ def main(argv=None) -> int:
     ktc, nk = rows["key_then_chest"], rows["nearest_key"]
     print(f"agent {args.agent!r}, {args.episodes} episodes per split, seed {args.seed}\n")
     print(
-        "| policy | TRAIN chests | TRAIN chests / ktc | TEST chests | TEST chests / ktc | TEST keys / nearest_key | s |"
+        "| policy | TRAIN chests | TRAIN chests / ktc | TEST chests | TEST chests / ktc "
+        "| TEST keys / nearest_key | s |"
     )
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         print(
             f"| {name} | {r['train']['chests_opened']:.2f} | "
-            f"{r['train']['chests_opened'] / ktc['train']['chests_opened']:.2f} | {r['test']['chests_opened']:.2f} | "
+            f"{r['train']['chests_opened'] / ktc['train']['chests_opened']:.2f} | "
+            f"{r['test']['chests_opened']:.2f} | "
             f"{r['test']['chests_opened'] / ktc['test']['chests_opened']:.2f} | "
             f"{r['test']['keys_collected'] / nk['test']['keys_collected']:.2f} | {r['seconds']:.0f} |"
         )

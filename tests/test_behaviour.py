@@ -8,8 +8,8 @@ import pytest
 from mesalib import TEST
 from mesalib.agents.heuristics import NearestKey
 from mesalib.agents.objectives import CHESTS, KEYS, Objective
-from mesalib.analysis.behaviour import as_objective, mean_scores, score_episodes
-from mesalib.analysis.evaluate import evaluate
+from mesalib.analysis.behaviour import EVENTS, as_objective, mean_scores, score_episodes
+from mesalib.analysis.evaluate import COUNTERS, evaluate
 
 RECORDS = {
     "chests_opened": np.array([1, 0, 2]),
@@ -73,3 +73,8 @@ def test_mean_scores_by_objective_and_policy():
     assert mean_scores({"nk": ev}, {"keys": KEYS})["keys"]["nk"] == pytest.approx(
         ev.summary()["keys_collected"]
     )
+
+
+def test_every_event_an_objective_weighs_is_an_episode_counter():
+    assert set(EVENTS.values()) <= set(COUNTERS)
+    assert set(EVENTS) == set(vars(Objective()))  # one event per weight of an objective

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -13,6 +15,7 @@ def run(*args, timeout=300):
     )
 
 
+@pytest.mark.slow
 def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
     out = run(ROOT / "benchmarks" / "notebook_times.py", ROOT / "solutions" / "00_welcome.ipynb")
     assert out.returncode == 0, out.stderr
@@ -26,6 +29,7 @@ def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
     assert out.returncode == 1 and "FAILED" in out.stdout
 
 
+@pytest.mark.slow
 def test_training_benchmark_runs_on_a_tiny_budget(tmp_path):
     out = run(
         ROOT / "benchmarks" / "train_agent.py",

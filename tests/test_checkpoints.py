@@ -1,10 +1,14 @@
-"""The shipped agents: every file is there, loads, and shows what its catalog entry says."""
+"""The shipped agents: every file is there, loads, and shows what its catalog entry says; and the
+pipeline that rebuilds them (`analysis.catalog`) checks names first and merges entries safely."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from mesalib.agents import checkpoints
+from mesalib.analysis import catalog
 from mesalib.analysis.criteria import misgeneralization_report
 
 CATALOG = checkpoints.catalog()
@@ -24,6 +28,7 @@ def test_every_recipe_is_in_the_catalog():
     assert set(CATALOG) == set(checkpoints.RECIPES)
 
 
+@pytest.mark.slow  # about 4 s or more
 def test_the_default_agent_reproduces_its_catalog_figures_and_misgeneralizes():
     agent = checkpoints.load("default")
     report = misgeneralization_report(agent, episodes=1000, seed=0)
@@ -38,3 +43,25 @@ def test_mixing_in_test_levels_fixes_it_in_the_catalog():
     top = max(checkpoints.ALPHAS)
     ratios = [CATALOG[n]["ratios"]["test_chests"] for n in checkpoints.sweep_names(top)]
     assert min(ratios) > 0.5, ratios
+
+
+def test_unknown_names_are_refused_before_anything_is_trained(tmp_path):
+    with pytest.raises(ValueError, match="alpha0.3"):
+        catalog.regenerate(["default", "alpha0.3"], progress=False, out_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="shipped ones are"):
+        checkpoints.describe("alpha0.3")
+
+
+def test_merge_entry_keeps_the_other_entries_and_leaves_no_temporary_file(tmp_path):
+    file = tmp_path / "catalog.json"
+    catalog.merge_entry(file, "a", {"seed": 0})
+    catalog.merge_entry(file, "b", {"seed": 1})
+    entries = catalog.merge_entry(file, "a", {"seed": 2})
+    assert entries == json.loads(file.read_text()) == {"a": {"seed": 2}, "b": {"seed": 1}}
+    assert [f.name for f in tmp_path.iterdir()] == ["catalog.json"]
+
+
+def test_a_recorded_but_unshipped_agent_says_how_to_train_it():
+    with pytest.raises(ValueError, match="--regenerate --only default_seed1"):
+        checkpoints.load("default_seed1")

@@ -79,8 +79,8 @@ GAE_MUTANTS = {
     "carries the advantage across episode ends (only the bootstrap is cut)": lambda **a: gae(
         **a, mask_trace=False
     ),
-    "lambda without gamma in the trace": lambda **a: gae(**a, trace=lambda g, l: l),
-    "gamma without lambda in the trace": lambda **a: gae(**a, trace=lambda g, l: g),
+    "lambda without gamma in the trace": lambda **a: gae(**a, trace=lambda gamma, lam: lam),
+    "gamma without lambda in the trace": lambda **a: gae(**a, trace=lambda gamma, lam: gamma),
     "off by one: the value of the same step instead of the next": lambda **a: gae(**a, next_value="same"),
     "off by one: looks at the next step's done flag": lambda **a: gae(**a, done_shift=1),
     "off by one: looks at the previous step's done flag": lambda **a: gae(**a, done_shift=-1),

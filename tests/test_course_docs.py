@@ -1,7 +1,8 @@
-"""The instructor's documents in course/ name only things that exist, so they cannot drift from the code.
+"""The instructor's documents in course/ (and CONTRIBUTING.md) name only things that exist, so they
+cannot drift from the code.
 
-Everything a document in `course/` writes in backticks (inline or in a fenced block) is read and
-checked against the repository and the library:
+Everything a document in `course/` or `CONTRIBUTING.md` writes in backticks (inline or in a fenced
+block) is read and checked against the repository and the library:
 
 - commands: `mesalib <subcommand> --option ...` against `mesalib.teaching.cli.build_parser()` (subcommands,
   options, choices, agent and checkpoint names, lesson numbers); `make <target>` against the Makefile;
@@ -49,6 +50,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
 DOCS = ("README.md", "syllabus.md", "instructor_guide.md", "readings.md", "glossary.md")
+"""The documents in course/."""
+ROOT_DOCS = ("CONTRIBUTING.md",)
+"""Documents at the repository root checked the same way (the README is the lead's, with its own tests)."""
 REPO_ROOTS = {
     "mesalib",
     "lessons",
@@ -60,11 +64,15 @@ REPO_ROOTS = {
     "README.md",
     "pyproject.toml",
     ".ci",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    "LICENSE",
 }
 """First path components that are the repository's own: such paths must exist."""
 OTHER_TOOLS_OPTIONS = {
     "--nbval-lax",
     "--nbval",
+    "--doctest-modules",
     "--index-url",
     "--extra-index-url",
     "--no-index",
@@ -191,7 +199,8 @@ _WORDS: set[str] | None = None
 PROPER_NAME = re.compile(
     r"^(?:[A-Z][a-z0-9]+[A-Z]\w*|[A-Z][a-z0-9]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,}[A-Z0-9]*)$"
 )
-"""CamelCase, Capitalised or UPPER_CASE identifiers: the proper names of code, checked even without a module."""
+"""CamelCase, Capitalised or UPPER_CASE identifiers: the proper names of code, checked even without a
+module."""
 SNAKE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 """snake_case identifiers (with at least one underscore): a function, field, argument or status name."""
 
@@ -724,12 +733,12 @@ def _notebook_time(number: str) -> int | None:
 # The repository's course/
 
 
-@pytest.mark.parametrize("name", DOCS)
+@pytest.mark.parametrize("name", [f"course/{name}" for name in DOCS] + list(ROOT_DOCS))
 def test_the_document_exists_and_names_only_what_exists(name):
-    path = COURSE / name
-    assert path.exists(), f"course/{name} is missing"
+    path = ROOT / name
+    assert path.exists(), f"{name} is missing"
     problems = doc_problems(path.read_text(), path)
-    assert not problems, f"course/{name}:\n  " + "\n  ".join(problems)
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
 
 def test_the_lesson_map_lists_every_lesson_with_its_own_time():
@@ -744,7 +753,8 @@ def test_the_lesson_map_lists_every_lesson_with_its_own_time():
     assert not missing, f"course/README.md's lesson map lacks lesson(s) {missing}"
     for number, minutes in sorted(rows.items()):
         assert minutes == _notebook_time(number), (
-            f"lesson {number}: the map says {minutes} min, the notebook says about {_notebook_time(number)} minutes"
+            f"lesson {number}: the map says {minutes} min, "
+            f"the notebook says about {_notebook_time(number)} minutes"
         )
     minutes = re.search(r"In all: (\d+) minutes", text)
     assert minutes and int(minutes.group(1)) == sum(_notebook_time(n) for n in _lesson_numbers()), (
@@ -757,8 +767,8 @@ def test_the_lesson_map_lists_every_lesson_with_its_own_time():
         sum(e.points for e in exercises.values()),
         len(exercises),
     ), (
-        f"course/README.md says {totals.group(0)}; the checks have {sum(e.points for e in exercises.values())} points "
-        f"over {len(exercises)} exercises"
+        f"course/README.md says {totals.group(0)}; "
+        f"the checks have {sum(e.points for e in exercises.values())} points over {len(exercises)} exercises"
     )
 
 
@@ -817,10 +827,11 @@ def test_the_glossary_defines_the_terms_the_issue_asks_for():
 GOOD = """
 # A small synthetic guide
 Run `mesalib grade subs/ --out grades/ --seed 7 --lesson 02 --jobs 2`, then open `grades/gradebook.csv`.
-`mesalib checkpoints --regenerate --only default` retrains one agent; `mesalib evaluate nearest_key --on test`.
-`make course` and `make test`. The lesson `lessons/02_heuristics.ipynb` and its check
-`mesalib/teaching/checks/lesson02.py`; every check lives in `mesalib/teaching/checks/lesson*.py`. Exercise 2.1 is
-`lesson02.distance_map` (3 points), in lesson 02. `mesalib.agents.heuristics.distance_map`, `checkpoints.load("default")`,
+`mesalib checkpoints --regenerate --only default` retrains one agent;
+`mesalib evaluate nearest_key --on test`. `make course` and `make test`. The lesson
+`lessons/02_heuristics.ipynb` and its check `mesalib/teaching/checks/lesson02.py`; every check lives in
+`mesalib/teaching/checks/lesson*.py`. Exercise 2.1 is `lesson02.distance_map` (3 points), in lesson 02.
+`mesalib.agents.heuristics.distance_map`, `checkpoints.load("default")`,
 `TRAIN.replace(view=7, inventory_planes=2)`, `gym.make("mesalib/ChestsAndKeys-Test-v0", view=7)`,
 `LevelDistribution.max_steps`, `mix(TRAIN, TEST, 0.1)` and `--resume`. See [the README](../README.md).
 `Planner`, `ValuePlanner.objective`, `UNREACHABLE`, `PPOConfig.total_steps`, `KEYS_FIRST` (a lesson's name),
@@ -853,7 +864,7 @@ BAD = {
     "an unknown lesson to grade": ("`mesalib grade subs/ --out o --seed 1 --lesson 42`", "42"),
     "a lone unknown option": ("`--regrade`", "--regrade"),
     "a make target": ("`make lectures`", "lectures"),
-    "a missing file": ("`mesalib/teaching/grading/scoring.py`", "scoring.py"),
+    "a missing file": ("`mesalib/teaching/grading/marking.py`", "marking.py"),
     "a missing lesson file": ("`lessons/10_deception.ipynb`", "10_deception"),
     "a glob that matches nothing": ("`mesalib/teaching/checks/lecture*.py`", "lecture*"),
     "a lesson file under another folder": ("`submissions/alice/11_extra.ipynb`", "11_extra"),

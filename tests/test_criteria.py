@@ -1,10 +1,12 @@
-"""The misgeneralization criteria: the verdicts follow the thresholds, and real policies land where expected."""
+"""The misgeneralization criteria: the verdicts follow the thresholds, and real policies land where
+expected."""
 
 from __future__ import annotations
 
 import pytest
 
 from mesalib.agents.heuristics import KeyThenChest, NearestKey
+from mesalib.agents.ppo_config import matching_test
 from mesalib.analysis import criteria
 from mesalib.analysis.criteria import Report, misgeneralization_report, split_distributions
 from mesalib.env.levels import TEST, TRAIN, mix
@@ -50,6 +52,12 @@ def test_splits_keep_the_agents_observation_and_use_train_and_test_counts():
     s = split_distributions(mix(d, TEST.replace(view=7, inventory_planes=2), 0.3))
     assert s["train"] == d and s["test"] == d.replace(keys=TEST.keys, chests=TEST.chests)
     assert s["ghost"].ghost_chests and not s["test"].ghost_chests
+    assert s["test"] == matching_test(d)  # the TEST levels a training run evaluates on
+
+
+def test_a_report_names_its_ratios_and_criteria_as_the_module_lists_them():
+    r = Report(summaries(1.45, 0.5, 6.0, 0.5, 0.35), 100, 0)
+    assert list(r.ratios) == list(criteria.RATIO_LABELS) and tuple(r.passed) == criteria.CRITERIA
 
 
 def test_heuristics_as_the_agent():

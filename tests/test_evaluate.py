@@ -6,9 +6,9 @@ import pytest
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower, act_single
 from mesalib.agents.objectives import CHESTS
 from mesalib.agents.planner import Planner, best_chests
-from mesalib.analysis.evaluate import RECORD_KEYS, Evaluation, evaluate, evaluate_levels
+from mesalib.analysis.evaluate import COUNTERS, RECORD_KEYS, Evaluation, evaluate, evaluate_levels
 from mesalib.env.levels import TEST, TRAIN, mix
-from mesalib.env.rules import Game
+from mesalib.env.rules import INFO_KEYS, Game
 
 SUMMARY_KEYS = {
     "return",
@@ -34,6 +34,11 @@ class Spy:
     def reset(self, done):
         self.resets.append(None if done is None else np.array(done))
         self.policy.reset(done)
+
+
+def test_the_records_keep_every_running_total_of_the_game_but_the_keys_held():
+    assert set(COUNTERS) == set(INFO_KEYS) - {"keys_held"}
+    assert RECORD_KEYS == ("return", *COUNTERS, "best_chests", "fraction_of_best")
 
 
 def test_exact_number_of_episodes_and_summary_keys():
@@ -86,6 +91,7 @@ def test_every_policy_meets_the_same_levels_whatever_the_batch_size():
         np.testing.assert_array_equal(b.records[name], c.records[name])
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_different_seed_different():
     for policy in (RandomPolicy(0), WallFollower(1), Planner(CHESTS)):
         a = evaluate(policy, TEST, 150, seed=1, num_envs=32)

@@ -97,7 +97,8 @@ def _class00(root: Path, outside: Path) -> dict[str, str]:
             "metadata": {},
             "outputs": [],
             "execution_count": None,
-            "source": "import mesalib.teaching.checks\nmesalib.teaching.checks.Exercise.__call__ = lambda self, fn, seed=0: None",
+            "source": "import mesalib.teaching.checks\n"
+            "mesalib.teaching.checks.Exercise.__call__ = lambda self, fn, seed=0: None",
         },
     )
     put("patches_checks", nb)
@@ -375,6 +376,7 @@ def _files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_grading_again_gives_identical_files(class00, tmp_path):
     run, root, made, _ = class00
     quick = [made[k] for k in sorted(made) if k not in ("sleeps",)]
@@ -384,6 +386,8 @@ def test_grading_again_gives_identical_files(class00, tmp_path):
     )
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert first.records == [r for r in run.records if r["learner"] != "sleeps"]
+    assert second.records == first.records and second.summary == first.summary
+    assert (second.graded_now, second.reused) == (len(quick), 0)  # graded again, not copied
 
 
 def test_a_crash_on_one_submission_loses_nothing_and_resuming_finishes(tmp_path, monkeypatch):
@@ -428,6 +432,7 @@ def test_a_crash_on_one_submission_loses_nothing_and_resuming_finishes(tmp_path,
     assert [r["total"] for r in clean.records] == [1.0, hundredths(1, ben_passed, len(cases)) / 100, 1.0, 1.0]
 
 
+@pytest.mark.slow
 def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_path):
     sol = solution_sources("02")
     wrong_tie = sol["nearest_key"].replace("np.argmin(ahead)", "len(ahead) - 1 - np.argmin(ahead[::-1])")
@@ -441,7 +446,8 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
             {
                 "nearest_key": "def nearest_key(walls, keys, agent):\n"
                 "    from mesalib.env.levels import Boards\n"
-                "    return NearestKey()(None, Boards(walls, keys, keys & False, walls & False, agent, 0 * agent[:, 0]))\n",
+                "    boards = Boards(walls, keys, keys & False, walls & False, agent, 0 * agent[:, 0])\n"
+                "    return NearestKey()(None, boards)\n",
                 "distance_map": "from mesalib.agents.heuristics import distance_map as library\n\n"
                 "def distance_map(walls, targets):\n    return library(walls, targets)\n",
             },
@@ -462,7 +468,8 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
     # The same mutant run here, as the notebook runs it: key_then_chest calls the learner's nearest_key.
     namespace: dict = {}
     exec(
-        "import numpy as np\nfrom collections import deque\nfrom mesalib.agents.heuristics import UNREACHABLE\n"
+        "import numpy as np\nfrom collections import deque\n"
+        "from mesalib.agents.heuristics import UNREACHABLE\n"
         "from mesalib.env.rules import MOVES, Action\n",
         namespace,
     )
@@ -485,7 +492,8 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
         lib["nearest_key"]["status"] == "reads_reference"
         and "uses NearestKey" in lib["nearest_key"]["message"]
     )
-    # key_then_chest calls the learner's nearest_key, which takes the library's NearestKey: caught at run time.
+    # key_then_chest calls the learner's nearest_key, which takes the library's NearestKey: caught at
+    # run time.
     assert lib["key_then_chest"]["status"] == "reads_reference"
     assert "uses mesalib.agents.heuristics.NearestKey" in lib["key_then_chest"]["message"]
 
@@ -546,6 +554,7 @@ def test_a_class_folder_and_learner_ids(tmp_path):
     assert run.records[1]["notebook"].endswith("my work.ipynb")
 
 
+@pytest.mark.slow
 def test_benchmark_builds_the_class_it_means(tmp_path, capsys):
     import importlib.util
 

@@ -204,10 +204,13 @@ def box():
         yield sandbox
 
 
+SMALL = Limits(wall_s=5, cpu_s=5, memory_mb=256)
+
+
 def _run(
     box,
     cell,
-    limits=Limits(wall_s=5, cpu_s=5, memory_mb=256),
+    limits=SMALL,
     guards=("mesalib.analysis.evaluate:discounted_return",),
 ):
     return box.run(
@@ -260,7 +263,11 @@ def test_cpu_time_is_limited(box):
         "def discounted_return(rewards, gamma):\n    while True:\n        pass\n",
         limits=Limits(wall_s=30, cpu_s=1),
     )
-    assert result.signal == signal.SIGXCPU and not result.timed_out and 0.9 <= result.cpu_s < 3
+    # The CPU limit ended it, not the wall clock. Linux sends SIGXCPU only once the child has used its
+    # 1 s, so the lower bound is sound under any load (the grader calls >= 90% of the limit cpu_limit);
+    # how far past it the child got before the signal landed depends on the machine, so no upper bound.
+    assert result.signal == signal.SIGXCPU and not result.timed_out
+    assert result.cpu_s >= 0.9
 
 
 def test_output_is_limited_and_the_protocol_cannot_be_forged(box):
@@ -284,7 +291,9 @@ def test_forbidden_actions_end_the_child_and_the_server_survives(box, tmp_path):
     cases = {
         "import subprocess\nsubprocess.run(['true'])\n": "starts another program",
         "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n": "sends a signal",
-        "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (100, 100))\n": "changes its resource limits",
+        "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (100, 100))\n": (
+            "changes its resource limits"
+        ),
         "import os\nos.symlink('/etc', 'etc')\n": "creates a symbolic link",
         f"import os\nos.remove({str(tmp_path / 'keep')!r})\n": "outside its working directory",
         "import ctypes\nctypes.CDLL(None)\n": "ctypes",

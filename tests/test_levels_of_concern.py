@@ -108,8 +108,8 @@ def test_promised_vs_delivered_compares_the_value_with_the_return_that_followed(
 
 def test_rollout_plays_the_levels_of_evaluate_and_records_what_record_episode_records():
     from mesalib.analysis.concern import discounted_to_go, rollout
+    from mesalib.analysis.episodes import record_episode
     from mesalib.analysis.evaluate import evaluate
-    from mesalib.drawing.plots import record_episode
 
     played = rollout(
         KeyThenChest(), SMALL, episodes=12, seed=3, agent=FakeValue(lambda o: np.full(len(o), 0.5))

@@ -1,4 +1,5 @@
-"""Tests for mesalib.drawing.plots: robustness coordinates and plot, policy fields, episodes, animations, curves."""
+"""Tests for the figures (mesalib.drawing: plots, fields, replay, style) and the numbers they show
+(mesalib.analysis: robustness, choices, episodes)."""
 
 import math
 
@@ -12,8 +13,9 @@ import pytest
 from PIL import Image
 
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
+from mesalib.analysis import choices, episodes, robustness
 from mesalib.analysis.evaluate import evaluate_levels
-from mesalib.drawing import plots
+from mesalib.drawing import fields, plots, replay, style
 from mesalib.env.levels import TEST, TRAIN, Level
 from mesalib.env.rules import Action
 
@@ -37,7 +39,7 @@ def corridor(key_col=7, chest_col=None, agent_col=3, size=9):
 
 
 def png(fig) -> bytes:
-    return plots.figure_png(fig)
+    return style.figure_png(fig)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -50,22 +52,22 @@ def summary(keys, chests, frac, steps=10.0):
 
 def test_robustness_coordinates_by_hand():
     nk = summary(keys=4.0, chests=1.0, frac=0.5)
-    assert plots.robustness_coordinates(summary(3.0, 0.8, 0.4), nk, capability="keys") == (0.75, 0.4)
+    assert robustness.robustness_coordinates(summary(3.0, 0.8, 0.4), nk, capability="keys") == (0.75, 0.4)
     # The default capability is pace: (3 + 0.8) / 10 against (4 + 1) / 10.
-    assert plots.robustness_coordinates(summary(3.0, 0.8, 0.4), nk) == (pytest.approx(0.76), 0.4)
+    assert robustness.robustness_coordinates(summary(3.0, 0.8, 0.4), nk) == (pytest.approx(0.76), 0.4)
     # With the planner's summary, y is chests relative to the planner's chests.
-    x, y = plots.robustness_coordinates(
+    x, y = robustness.robustness_coordinates(
         summary(2.0, 1.5, 0.9), nk, best=summary(1.0, 2.0, 1.0), capability="keys"
     )
     assert (x, y) == (0.5, 0.75)
     # Pace: items per step relative to the reference's: (2 + 2) / 8 vs (4 + 1) / 10.
-    x, _ = plots.robustness_coordinates(summary(2.0, 2.0, 1.0, steps=8.0), nk, capability="pace")
+    x, _ = robustness.robustness_coordinates(summary(2.0, 2.0, 1.0, steps=8.0), nk, capability="pace")
     assert x == pytest.approx(0.5 / 0.5)
     # A reference that collected nothing gives NaN, not a ZeroDivisionError.
-    x, y = plots.robustness_coordinates(summary(1.0, 1.0, 1.0), summary(0.0, 0.0, 0.0))
+    x, y = robustness.robustness_coordinates(summary(1.0, 1.0, 1.0), summary(0.0, 0.0, 0.0))
     assert math.isnan(x) and y == 1.0
     with pytest.raises(ValueError, match="capability"):
-        plots.robustness_coordinates(nk, nk, capability="speed")
+        robustness.robustness_coordinates(nk, nk, capability="speed")
 
 
 RESULTS = {
@@ -84,7 +86,7 @@ def test_robustness_plot_has_labels_legend_arrows_and_is_deterministic():
     arrows = [c for c in ax.texts if isinstance(c, matplotlib.text.Annotation)]
     assert len(arrows) == 3
     # The ppo agent's TEST point sits where robustness_coordinates puts it.
-    test_x, test_y = plots.robustness_coordinates(RESULTS["ppo"]["test"], RESULTS["nearest_key"]["test"])
+    test_x, test_y = robustness.robustness_coordinates(RESULTS["ppo"]["test"], RESULTS["nearest_key"]["test"])
     points = [tuple(np.ravel(line.get_xydata())) for line in ax.lines]
     assert any(np.allclose(p, (test_x, test_y)) for p in points if len(p) == 2)
     first = png(ax.figure)
@@ -103,28 +105,28 @@ def test_robustness_plot_with_reference_summaries_and_pace():
 
 def test_nearest_key_field_points_to_the_key_in_a_corridor():
     level = corridor(key_col=7, agent_col=2)
-    cells, probs = plots.action_probabilities(NearestKey(), level)
+    cells, probs = choices.field_probabilities(NearestKey(), level)
     assert sorted(map(tuple, cells)) == [(1, c) for c in range(1, 7)]  # the key's own cell is left out
     assert np.all(probs[:, Action.RIGHT] == 1.0) and probs.sum(axis=1).tolist() == [1.0] * len(cells)
 
 
 def test_key_then_chest_field_depends_on_the_keys_held():
     level = corridor(key_col=7, chest_col=1, agent_col=4)
-    cells, probs = plots.action_probabilities(KeyThenChest(), level, keys_held=1)
+    cells, probs = choices.field_probabilities(KeyThenChest(), level, keys_held=1)
     assert (1, 1) not in set(map(tuple, cells))  # holding a key, the agent cannot stand on a chest
     assert np.all(probs.argmax(axis=1) == Action.LEFT)
-    _, probs = plots.action_probabilities(KeyThenChest(), level, keys_held=0)
+    _, probs = choices.field_probabilities(KeyThenChest(), level, keys_held=0)
     assert np.all(probs.argmax(axis=1) == Action.RIGHT)
 
 
 def test_random_field_is_uniform_and_stateful_policies_are_reset():
-    level = plots.level_for(TRAIN, 1)
-    _, probs = plots.action_probabilities(RandomPolicy(0), level)
+    level = episodes.level_for(TRAIN, 1)
+    _, probs = choices.field_probabilities(RandomPolicy(0), level)
     assert np.allclose(probs, 0.25)
     wf = WallFollower(0)
-    a = plots.action_probabilities(wf, level)[1]
+    a = choices.field_probabilities(wf, level)[1]
     assert wf.heading is None  # left reset as it was made
-    assert np.array_equal(a, plots.action_probabilities(wf, level)[1])
+    assert np.array_equal(a, choices.field_probabilities(wf, level)[1])
 
 
 def test_torch_agent_field_is_softmax_of_its_logits_at_each_cell():
@@ -135,24 +137,24 @@ def test_torch_agent_field_is_softmax_of_its_logits_at_each_cell():
     dist = TRAIN.replace(inventory_planes=2)
     torch.manual_seed(0)
     agent = Agent(make_network("mlp", dist.observation_shape, 32))
-    level = plots.level_for(dist, 4)
-    cells, probs = plots.action_probabilities(agent, level, keys_held=1, dist=dist)
+    level = episodes.level_for(dist, 4)
+    cells, probs = choices.field_probabilities(agent, level, keys_held=1, dist=dist)
     assert probs.shape == (len(cells), 4) and np.allclose(probs.sum(axis=1), 1.0)
-    obs = plots.observation_at(level, cells[3], dist, keys_held=1)
+    obs = choices.observation_at(level, cells[3], dist, keys_held=1)
     assert obs[3, 8, 8] == 1 and obs[4].all() and not obs[5].any()  # agent in the middle; one key held
     expected = torch.softmax(agent.logits(obs[None]), dim=-1).numpy()[0]
     assert np.allclose(probs[3], expected, atol=1e-6)
 
 
 def test_policy_field_draws_one_arrow_per_likely_action_with_a_legend():
-    level = plots.level_for(TEST, 2)
-    ax = plots.policy_field(NearestKey(), level)
+    level = episodes.level_for(TEST, 2)
+    ax = fields.policy_field(NearestKey(), level)
     quiver = next(c for c in ax.collections if isinstance(c, matplotlib.quiver.Quiver))
-    assert quiver.N == len(plots.field_cells(level))
+    assert quiver.N == len(choices.field_cells(level))
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "key" in labels and any("probability" in label for label in labels)
     assert "nearest_key" in ax.get_title()
-    assert png(ax.figure) == png(plots.policy_field("nearest_key", level).figure)
+    assert png(ax.figure) == png(fields.policy_field("nearest_key", level).figure)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -160,12 +162,12 @@ def test_policy_field_draws_one_arrow_per_likely_action_with_a_legend():
 
 
 def test_record_episode_matches_the_rules_and_is_deterministic():
-    ep = plots.record_episode("key_then_chest", TEST, seed=5)
-    again = plots.record_episode(KeyThenChest(), TEST, seed=5)
+    ep = episodes.record_episode("key_then_chest", TEST, seed=5)
+    again = episodes.record_episode(KeyThenChest(), TEST, seed=5)
     assert ep.actions == again.actions and ep.path == again.path
     assert len(ep.boards) == len(ep.infos) == ep.steps + 1
     assert ep.terminated or ep.truncated
-    result = evaluate_levels(KeyThenChest(), [plots.level_for(TEST, 5)], TEST, with_best=False)
+    result = evaluate_levels(KeyThenChest(), [episodes.level_for(TEST, 5)], TEST, with_best=False)
     assert ep.chests_opened == result.records["chests_opened"][0]
     assert ep.keys_collected == result.records["keys_collected"][0]
     assert "step 0 / " in ep.describe(0) and "ended" in ep.describe(ep.steps)
@@ -176,26 +178,26 @@ SHORT = TRAIN.replace(size=5, keys=(1, 1), chests=(1, 1), max_steps=4)
 
 
 def test_animation_saves_a_gif_with_a_frame_per_step_and_html(tmp_path):
-    anim = plots.animate(NearestKey(), SHORT, seed=1, timeline=False, interval=200)
+    anim = replay.animate(NearestKey(), SHORT, seed=1, timeline=False, interval=200)
     frames = anim.episode.steps + 1
     assert frames > 1
-    gif = plots.save_animation(anim, tmp_path / "episode.gif", dpi=40)
+    gif = replay.save_animation(anim, tmp_path / "episode.gif", dpi=40)
     with Image.open(gif) as im:
         assert im.n_frames == frames
-    html = plots.save_animation(anim, tmp_path / "episode.html", dpi=40)
+    html = replay.save_animation(anim, tmp_path / "episode.html", dpi=40)
     text = html.read_text()
     assert "<script" in text and text.count("data:image/png;base64") == frames
     with pytest.raises(ValueError, match="gif"):
-        plots.save_animation(anim, tmp_path / "episode.avi")
+        replay.save_animation(anim, tmp_path / "episode.avi")
 
 
 def test_episode_frame_and_timeline_are_deterministic():
     def draw(t):
-        ep = plots.record_episode("nearest_key", SHORT, 2)
-        fig = plots.new_figure((8, 3))
+        ep = episodes.record_episode("nearest_key", SHORT, 2)
+        fig = style.new_figure((8, 3))
         a, b = fig.subplots(1, 2)
-        plots.draw_frame(a, ep, t)
-        plots.draw_timeline(b, ep, t)
+        replay.draw_frame(a, ep, t)
+        replay.draw_timeline(b, ep, t)
         assert b.get_xlabel() == "step" and b.get_legend() is not None
         return png(fig)
 

@@ -5,23 +5,23 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from mesalib.agents import ppo
-from mesalib.agents.nets import CNNActorCritic, MLPActorCritic, make_network, sample_actions
-from mesalib.agents.ppo import (
-    Agent,
-    PPOConfig,
-    clipped_policy_loss,
-    compute_gae,
-    first_episode_metrics,
-    matching_test,
-    train,
-)
+from mesalib.agents.agent import CHECKPOINT_FORMAT, Agent
+from mesalib.agents.heuristics import KeyThenChest
+from mesalib.agents.nets import CNNActorCritic, MLPActorCritic, make_network, sample_actions, use_threads
+from mesalib.agents.ppo import clipped_policy_loss, compute_gae, train
+from mesalib.agents.ppo_config import PPOConfig, dist_from_dict, dist_to_dict, matching_test
+from mesalib.agents.training_log import first_episode_metrics
+from mesalib.analysis.evaluate import evaluate
 from mesalib.env.levels import TEST, TRAIN, mix
+from mesalib.env.vecenv import VecChestsAndKeys
 
 # A trivially easy distribution: a 3x3 room, two keys, four chests, small observation.
 EASY = TRAIN.replace(size=5, keys=(2, 2), chests=(4, 4), max_steps=8, view=None)
@@ -175,6 +175,13 @@ def test_config_round_trips_through_plain_data():
     assert PPOConfig.from_dict(PPOConfig().to_dict()) == PPOConfig()
 
 
+def test_distributions_round_trip_through_plain_data():
+    for dist in (TRAIN, TEST.replace(view=None, ghost_chests=True), mix(TRAIN, TEST, 0.1)):
+        assert dist_from_dict(dist_to_dict(dist)) == dist
+    with pytest.raises(ValueError, match="Not a serialised level distribution"):
+        dist_from_dict({"type": "Grid", "fields": {}})
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="network"):
         PPOConfig(network="transformer")
@@ -202,6 +209,7 @@ def tiny_run():
     return train(tiny_config(), progress=False)
 
 
+@pytest.mark.slow  # about 4 s or more
 def test_tiny_training_is_deterministic(tiny_run):
     agent, history = tiny_run
     agent2, history2 = train(tiny_config(), progress=False)
@@ -258,14 +266,72 @@ def test_periodic_eval_and_callback_stop():
     assert ["test_eval" in h for h in history] == [False, True, False, True, False]
 
 
+def test_training_sets_its_thread_count_and_puts_the_old_one_back():
+    before = torch.get_num_threads()
+    seen = []
+    train(
+        tiny_config(total_steps=512, threads=3),
+        progress=False,
+        callback=lambda rec: seen.append(torch.get_num_threads()),
+    )
+    assert seen == [3] and torch.get_num_threads() == before
+
+
+def test_use_threads_follows_mesalib_threads_only_when_it_is_set(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("MESALIB_THREADS", raising=False)
+        assert use_threads() == before and torch.get_num_threads() == before  # unset: torch's choice stays
+        monkeypatch.setenv("MESALIB_THREADS", "3")
+        assert use_threads() == before and torch.get_num_threads() == 3
+        assert use_threads(2) == 3 and torch.get_num_threads() == 2  # an explicit count wins
+        monkeypatch.setenv("MESALIB_THREADS", "zero")
+        with pytest.raises(ValueError, match="MESALIB_THREADS"):
+            use_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.slow  # about 4 s or more
+def test_importing_the_networks_leaves_torch_threads_alone():
+    code = (
+        "import torch; n = torch.get_num_threads(); import mesalib.agents.nets; "
+        "print(n == torch.get_num_threads())"
+    )
+    env = {**os.environ, "MESALIB_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
+# ------------------------------------------------------------------------------------------------
+# The evaluation during training
+
+
+def test_first_episode_metrics_agrees_with_the_full_evaluation():
+    # Both play one episode on each of the levels `seed` draws; only the records kept differ.
+    summary = evaluate(KeyThenChest(), TEST, 40, seed=5, with_best=False).summary()
+    quick = first_episode_metrics(KeyThenChest(), TEST, 40, seed=5)
+    assert list(quick) == ["return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps"]
+    for name, value in quick.items():
+        assert value == pytest.approx(summary[name]), name
+
+
+def test_first_episode_metrics_restarts_a_sampling_agent(tiny_run):
+    agent, _ = tiny_run
+    agent.greedy = False
+    try:
+        first = first_episode_metrics(agent, EASY, 50, seed=2)
+        assert first_episode_metrics(agent, EASY, 50, seed=2) == first  # reset(None) reseeds the sampler
+    finally:
+        agent.greedy = True
+
+
 # ------------------------------------------------------------------------------------------------
 # Agent and checkpoints
 
 
 def test_agent_follows_policy_protocol(tiny_run):
     agent, _ = tiny_run
-    from mesalib.env.vecenv import VecChestsAndKeys
-
     env = VecChestsAndKeys(EASY, 8, seed=0)
     actions = agent(env.observe(), env.boards())
     assert actions.shape == (8,) and actions.dtype == np.int64
@@ -326,4 +392,4 @@ def test_checkpoint_holds_no_pickled_classes(tiny_run, tmp_path):
     agent, _ = tiny_run
     agent.save(tmp_path / "a.pt")
     data = torch.load(tmp_path / "a.pt", weights_only=True)
-    assert data["format"] == ppo.CHECKPOINT_FORMAT
+    assert data["format"] == CHECKPOINT_FORMAT

@@ -9,8 +9,8 @@ import torch
 from mesalib.agents.heuristics import UNREACHABLE, NearestKey
 from mesalib.agents.ppo import PPOConfig, new_agent
 from mesalib.analysis import probes
+from mesalib.analysis.choices import field_probabilities
 from mesalib.analysis.evaluate import evaluate
-from mesalib.drawing.plots import action_probabilities
 from mesalib.env.levels import TEST, TRAIN, Boards
 from mesalib.env.rules import Action
 
@@ -258,7 +258,7 @@ def test_steered_agent_adds_the_vector_before_the_heads(agent):
     # It is a policy: evaluation and policy fields take it.
     summary = evaluate(steered, SMALL, 16, seed=0, with_best=False).summary()
     assert summary["episodes"] == 16
-    cells, p = action_probabilities(steered, SMALL.sample(np.random.default_rng(0), 1)[0])
+    cells, p = field_probabilities(steered, SMALL.sample(np.random.default_rng(0), 1)[0])
     assert p.shape == (len(cells), 4) and np.allclose(p.sum(1), 1.0)
     with pytest.raises(ValueError, match="shape"):
         probes.SteeredAgent(agent, np.zeros(5))

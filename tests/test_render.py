@@ -200,10 +200,10 @@ def test_trajectory_adds_a_line(level):
     fig, (a, b) = plt.subplots(1, 2)
     render.draw(a, level)
     render.draw(b, level, trajectory=path)
-    plain = [l for l in a.get_children() if isinstance(l, Line2D)]
-    lines = [l for l in b.get_children() if isinstance(l, Line2D)]
+    plain = [artist for artist in a.get_children() if isinstance(artist, Line2D)]
+    lines = [artist for artist in b.get_children() if isinstance(artist, Line2D)]
     assert len(lines) > len(plain)
-    traced = [l for l in lines if len(l.get_xdata()) == len(path)]
+    traced = [line for line in lines if len(line.get_xdata()) == len(path)]
     assert traced, "the trajectory should be one line through every cell"
     np.testing.assert_array_equal(traced[0].get_xdata(), [p[1] for p in path])
     np.testing.assert_array_equal(traced[0].get_ydata(), [p[0] for p in path])

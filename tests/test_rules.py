@@ -1,165 +1,305 @@
-"""The rules on hand-made levels, where the right answer is known."""
+"""The rules on hand-made boards, drawn as pictures, with the expected board after each move.
+
+Pictures: '#' wall, '.' floor, 'k' key, 'c' chest, 'g' ghost chest, 'A' the agent; 'C' and 'G' are the
+agent standing on a (shut) chest or ghost chest.
+"""
 
 import numpy as np
+import pytest
 
-from mesalib.env.levels import TRAIN, Level
-from mesalib.env.rules import AGENT, CHEST, KEY, WALL, Action, Game
+from mesalib.env.levels import Level, LevelDistribution
+from mesalib.env.rules import (
+    AGENT,
+    CHEST,
+    INFO_KEYS,
+    KEY,
+    WALL,
+    Action,
+    Game,
+    State,
+    arrive,
+    can_open_more,
+    can_still_open,
+    inventory_flags,
+    observe,
+    observe_arrays,
+    step,
+    step_arrays,
+)
 
-
-def corridor(items: str, ghosts: str = "") -> Level:
-    """A 3x(len+2) corridor: the agent at 'A', keys 'k', chests 'c' (ghost chests at 'g' in `ghosts`)."""
-    n = len(items) + 2
-    walls = np.ones((n, n), bool)
-    walls[1, 1:-1] = False
-    keys, chests, ghost = (np.zeros((n, n), bool) for _ in range(3))
-    for j, ch in enumerate(items):
-        keys[1, j + 1] = ch == "k"
-        chests[1, j + 1] = ch == "c"
-    for j, ch in enumerate(ghosts):
-        ghost[1, j + 1] = ch == "g"
-    return Level(walls, keys, chests, ghost, (1, items.index("A") + 1))
-
-
-DIST = TRAIN.replace(size=7, view=None, max_steps=10)
-
-
-def test_chest_without_key_stays_shut_and_does_not_block():
-    game = Game(corridor("Acck."), DIST)
-    reward, term, trunc = game.step(Action.RIGHT)
-    assert (reward, term, trunc) == (0.0, False, False)
-    assert game.agent == (1, 2) and game.chests_opened == 0 and len(game.chests) == 2
+U, R, D, L = Action.UP, Action.RIGHT, Action.DOWN, Action.LEFT
+DIST = LevelDistribution(view=None, max_steps=10)
+"""No penalties, the whole grid observed; boards of any size (the rules take it from the walls)."""
 
 
-def test_key_then_chest_opens_it_and_uses_the_key():
-    game = Game(corridor("Akcc."), DIST)
-    assert game.step(Action.RIGHT) == (0.0, False, False)
-    assert game.keys_held == 1 and game.keys_collected == 1
-    reward, term, trunc = game.step(Action.RIGHT)
-    assert reward == 1.0 and game.keys_held == 0 and game.chests_opened == 1
-    assert term  # no key held and none left: no chest can be opened any more
-    assert not trunc
+def level(*rows: str) -> Level:
+    grid = np.array([list(row) for row in rows])
+    ((r, c),) = np.argwhere(np.isin(grid, ["A", "C", "G"]))
+    return Level(
+        walls=grid == "#",
+        keys=grid == "k",
+        chests=np.isin(grid, ["c", "C"]),
+        ghosts=np.isin(grid, ["g", "G"]),
+        agent=(int(r), int(c)),
+    )
 
 
-def test_inventory_is_unbounded():
-    game = Game(corridor("Akkkc"), DIST)
-    for _ in range(3):
-        game.step(Action.RIGHT)
-    assert game.keys_held == 3
-    reward, term, _ = game.step(Action.RIGHT)
-    assert reward == 1.0 and game.keys_held == 2 and term  # no chest left
+def board(*rows: str, held: int = 0) -> State:
+    return State.start(level(*rows), keys_held=held)
 
 
-def test_wall_bump_leaves_agent_in_place_and_is_counted_and_penalised():
-    game = Game(corridor("Akc.."), DIST.replace(wall_bump_penalty=0.5, step_penalty=0.1))
-    reward, _, _ = game.step(Action.UP)
-    assert game.agent == (1, 1) and game.wall_bumps == 1
-    assert np.isclose(reward, -0.6)
+def picture(state: State) -> list[str]:
+    rows = []
+    for r in range(state.walls.shape[0]):
+        row = ""
+        for c in range(state.walls.shape[1]):
+            cell = (r, c)
+            if cell == state.agent:
+                row += "C" if cell in state.chests else "G" if cell in state.ghosts else "A"
+            elif state.walls[cell]:
+                row += "#"
+            else:
+                row += (
+                    "k"
+                    if cell in state.keys
+                    else "c"
+                    if cell in state.chests
+                    else "g"
+                    if cell in state.ghosts
+                    else "."
+                )
+        rows.append(row)
+    return rows
+
+
+def play(state: State, *actions: int, dist: LevelDistribution = DIST):
+    """The state after `actions`, and the (reward, terminated, truncated) of each step."""
+    results = []
+    for action in actions:
+        state, reward, terminated, truncated = step(state, action, dist)
+        results.append((reward, terminated, truncated))
+    return state, results
+
+
+# --------------------------------------------------------------------------------------------------
+# One step
+
+
+def test_stepping_onto_a_key_picks_it_up():
+    after, results = play(board("#####", "#Akc#", "#####"), R)
+    assert picture(after) == ["#####", "#.Ac#", "#####"]
+    assert (after.keys_held, after.keys_collected, after.steps) == (1, 1, 1)
+    assert results == [(0.0, False, False)]  # picking up a key pays nothing
+
+
+def test_stepping_onto_a_chest_with_a_key_opens_it_and_uses_the_key():
+    after, results = play(board("######", "#Acck#", "######", held=1), R)
+    assert picture(after) == ["######", "#.Ack#", "######"]
+    assert (after.keys_held, after.chests_opened) == (0, 1)
+    assert results == [(1.0, False, False)]  # a key is still on the board: the game goes on
+
+
+def test_a_chest_without_a_key_stays_shut_and_does_not_block_the_way():
+    state, results = play(board("######", "#Ac.k#", "######"), R)
+    assert picture(state) == ["######", "#.C.k#", "######"]
+    assert results == [(0.0, False, False)] and state.chests_opened == 0
+    state, _ = play(state, R)
+    assert picture(state) == ["######", "#.cAk#", "######"]
+
+
+def test_walking_into_a_wall_leaves_the_agent_in_place_counted_and_penalised():
+    penalties = DIST.replace(wall_bump_penalty=0.5, step_penalty=0.1)
+    after, results = play(board("#####", "#A.c#", "#k..#", "#####"), U, dist=penalties)
+    assert picture(after) == ["#####", "#A.c#", "#k..#", "#####"]
+    assert (after.wall_bumps, after.steps) == (1, 1)
+    ((reward, terminated, truncated),) = results
+    assert reward == pytest.approx(-0.6) and not terminated and not truncated
+
+
+def test_the_inventory_is_unbounded():
+    after, _ = play(board("#######", "#Akkkc#", "#######"), R, R, R)
+    assert picture(after) == ["#######", "#...Ac#", "#######"] and after.keys_held == 3
+
+
+def test_ghost_chests_open_under_the_key_rule_but_use_no_key_and_pay_nothing():
+    after, results = play(board("######", "#Ag.c#", "######", held=1), R)
+    assert picture(after) == ["######", "#.A.c#", "######"]
+    assert (after.ghost_chests_opened, after.keys_held) == (1, 1) and results == [(0.0, False, False)]
+    without_key, _ = play(board("######", "#Agkc#", "######"), R)
+    assert picture(without_key) == ["######", "#.Gkc#", "######"] and without_key.ghost_chests_opened == 0
+
+
+def test_the_state_given_is_left_unchanged():
+    before = board("#####", "#Akc#", "#####")
+    play(before, R, R)
+    assert picture(before) == ["#####", "#Akc#", "#####"] and before.steps == 0 and before.keys_held == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The end of an episode
+
+
+def test_the_game_ends_when_the_last_chest_is_opened():
+    after, results = play(board("#####", "#Akc#", "#####"), R, R)
+    assert picture(after) == ["#####", "#..A#", "#####"]
+    assert results == [(0.0, False, False), (1.0, True, False)]
+
+
+def test_the_game_ends_when_the_keys_are_used_up_with_chests_left():
+    after, results = play(board("######", "#Acc.#", "######", held=1), R)
+    assert picture(after) == ["######", "#.Ac.#", "######"]
+    assert results == [(1.0, True, False)]  # a chest is left, but no key held and none on the board
+    assert not after.can_open_more()
 
 
 def test_truncation_at_the_step_limit():
-    game = Game(corridor("A.kc."), DIST.replace(max_steps=3))
-    results = [game.step(Action.LEFT) for _ in range(3)]
-    assert results[-1] == (0.0, False, True)
-    assert all(r[2] is False for r in results[:-1])
+    _, results = play(board("######", "#A.kc#", "######"), L, L, L, dist=DIST.replace(max_steps=3))
+    assert results == [(0.0, False, False), (0.0, False, False), (0.0, False, True)]
 
 
-def test_ghost_chests_count_under_the_key_rule_but_use_no_key_and_give_no_reward():
-    game = Game(corridor("A.k..c", ghosts=".g...."), DIST)
-    game.step(Action.RIGHT)  # onto a ghost chest without a key: not opened
-    assert game.ghost_chests_opened == 0
-    level = corridor("Ak....", ghosts="..g...")
-    game = Game(level, DIST)
-    game.step(Action.RIGHT)
-    reward, _, _ = game.step(Action.RIGHT)
-    assert game.ghost_chests_opened == 1 and reward == 0.0 and game.keys_held == 1
+def test_can_still_open_is_the_end_rule_for_numbers_and_arrays():
+    assert can_still_open(1, 1, 0) and can_still_open(1, 0, 1)
+    assert not can_still_open(0, 3, 3) and not can_still_open(2, 0, 0)
+    np.testing.assert_array_equal(
+        can_still_open(np.array([1, 0, 2]), np.array([0, 1, 0]), np.array([1, 1, 0])), [True, False, False]
+    )
 
 
-def test_observation_planes_allocentric_and_egocentric():
-    level = corridor("Akc..")
-    game = Game(level, DIST)
-    obs = game.observe()
-    assert obs.dtype == np.uint8 and obs.shape == (4, 7, 7)
-    assert obs[AGENT, 1, 1] == 1 and obs[KEY, 1, 2] == 1 and obs[CHEST, 1, 3] == 1
-    np.testing.assert_array_equal(obs[WALL], level.walls)
-    ego = Game(level, DIST.replace(view=5, inventory_planes=2))
-    obs = ego.observe()
-    assert obs.shape == (6, 5, 5)
-    assert obs[AGENT, 2, 2] == 1 and obs[AGENT].sum() == 1  # the agent sits in the middle
-    assert obs[KEY, 2, 3] == 1 and obs[CHEST, 2, 4] == 1
-    assert obs[WALL, 0].all()  # outside the grid counts as wall
-    assert obs[4:].sum() == 0
-    ego.step(Action.RIGHT)
-    obs = ego.observe()
-    assert obs[4].all() and not obs[5].any()  # one key held: first inventory plane on
-    assert obs[CHEST, 2, 3] == 1
+def test_arrive_picks_up_then_opens():
+    assert arrive(0, key=True, chest=False, ghost=False) == (1, True, False, False)
+    assert arrive(2, key=False, chest=True, ghost=False) == (1, False, True, False)
+    assert arrive(0, key=False, chest=True, ghost=False) == (0, False, False, False)
+    assert arrive(1, key=False, chest=False, ghost=True) == (1, False, False, True)
 
 
-# The pure-function forms of the rules (lesson 1's references) agree with `Game` everywhere.
+# --------------------------------------------------------------------------------------------------
+# What the agent sees
 
 
-def test_step_arrays_follows_a_game_and_leaves_its_inputs_alone():
-    import doctest
-
-    from mesalib.env import rules
-    from mesalib.env.levels import TEST, LevelDistribution
-    from mesalib.env.rules import step_arrays
-
-    rng = np.random.default_rng(0)
-    dists = [TRAIN, TEST, LevelDistribution(size=7, layout="maze", keys=(1, 4), chests=(1, 4))]
-    for d in dists:
-        for level in d.sample(rng, 20):
-            game = Game(level, d.replace(max_steps=1000))
-            keys, chests, agent, held = level.keys.copy(), level.chests.copy(), level.agent, 0
-            for action in rng.integers(0, 4, size=40):
-                before = (keys.copy(), chests.copy())
-                out = step_arrays(level.walls, keys, chests, agent, held, int(action))
-                np.testing.assert_array_equal(keys, before[0])  # inputs unchanged
-                np.testing.assert_array_equal(chests, before[1])
-                reward, _, _ = game.step(int(action))
-                now = game.level()
-                keys, chests, agent, held, got = out
-                np.testing.assert_array_equal(keys, now.keys)
-                np.testing.assert_array_equal(chests, now.chests)
-                assert agent == game.agent and held == game.keys_held and got == reward
-                assert type(agent[0]) is int and type(got) is float
-    for fn in (rules.step_arrays, rules.can_open_more, rules.observe_arrays):
-        finder = doctest.DocTestFinder()
-        for test in finder.find(fn, globs={"np": np, "Action": Action, fn.__name__: fn}):
-            assert doctest.DocTestRunner().run(test).failed == 0, fn.__name__
+def test_whole_grid_observation_is_one_plane_per_kind():
+    state = board("#####", "#Akc#", "#..g#", "#####")
+    obs = observe(state, DIST)
+    assert obs.dtype == np.uint8 and obs.shape == (4, 4, 5)
+    np.testing.assert_array_equal(
+        obs[WALL], [[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
+    )
+    assert np.argwhere(obs[KEY]).tolist() == [[1, 2]]
+    assert np.argwhere(obs[CHEST]).tolist() == [[1, 3]]  # ghost chests are not seen
+    assert np.argwhere(obs[AGENT]).tolist() == [[1, 1]]
 
 
-def test_can_open_more_matches_the_game_for_one_board_and_a_batch():
-    from mesalib.env.levels import TEST
-    from mesalib.env.rules import can_open_more
+def test_egocentric_window_at_an_edge_shows_walls_beyond_the_grid():
+    state = board("#####", "#Ak.#", "#..c#", "#...#", "#####")
+    obs = observe(state, DIST.replace(view=5))
+    assert obs.shape == (4, 5, 5)
+    np.testing.assert_array_equal(
+        obs[WALL],
+        [
+            [1, 1, 1, 1, 1],  # beyond the grid
+            [1, 1, 1, 1, 1],  # the top wall
+            [1, 1, 0, 0, 0],  # the agent's row: beyond the grid, the left wall, the agent, key, floor
+            [1, 1, 0, 0, 0],
+            [1, 1, 0, 0, 0],
+        ],
+    )
+    assert np.argwhere(obs[AGENT]).tolist() == [[2, 2]]  # the agent in the middle
+    assert np.argwhere(obs[KEY]).tolist() == [[2, 3]]
+    assert np.argwhere(obs[CHEST]).tolist() == [[3, 4]]
 
-    rng = np.random.default_rng(1)
-    levels = TEST.sample(rng, 30)
-    keys = levels.keys & (rng.random(levels.keys.shape) < 0.1)
-    chests = levels.chests & (rng.random(levels.chests.shape) < 0.5)
-    held = rng.integers(0, 2, size=30)
-    batch = can_open_more(keys, chests, held)
-    assert batch.shape == (30,) and batch.dtype == bool and 0 < batch.sum() < 30
-    for i in range(30):
-        game = Game(Level(levels.walls[i], keys[i], chests[i], levels.ghosts[i], levels[i].agent), TEST)
-        game.keys_held = int(held[i])
-        assert can_open_more(keys[i], chests[i], int(held[i])) is game.can_open_more() is bool(batch[i])
+
+def test_inventory_planes_are_all_ones_when_more_keys_are_held():
+    state = board("#####", "#A.c#", "#####", held=2)
+    obs = observe(state, DIST.replace(view=3, inventory_planes=3))
+    assert obs.shape == (7, 3, 3)
+    assert obs[4].all() and obs[5].all() and not obs[6].any()
+    np.testing.assert_array_equal(inventory_flags(2, 3), [1, 1, 0])
+    np.testing.assert_array_equal(inventory_flags(np.array([0, 3]), 2), [[0, 0], [1, 1]])
 
 
-def test_observe_arrays_is_what_a_game_observes():
-    from mesalib.env.rules import observe_arrays
+def test_an_observation_can_be_changed_without_touching_the_game():
+    game = Game(level("#####", "#Akc#", "#####"), DIST.replace(view=3))
+    game.observe()[:] = 0
+    assert game.observe()[AGENT, 1, 1] == 1
 
-    rng = np.random.default_rng(2)
-    for view, planes in [(None, 0), (17, 0), (7, 2), (1, 1), (3, 3)]:
-        d = TRAIN.replace(view=view, inventory_planes=planes, max_steps=1000)
-        for level in d.sample(rng, 5):
-            game = Game(level, d)
-            for action in rng.integers(0, 4, size=15):
-                now = game.level()
-                obs = observe_arrays(now.walls, now.keys, now.chests, now.agent, view, game.keys_held, planes)
-                np.testing.assert_array_equal(obs, game.observe())
-                game.step(int(action))
-    walls = np.ones((5, 5), bool)
-    walls[1:-1, 1:-1] = False
-    empty = np.zeros((5, 5), bool)
-    obs = observe_arrays(walls, empty, empty, (2, 2), view=3, keys_held=2, inventory_planes=3)
-    assert obs.shape == (7, 3, 3) and obs[4].all() and obs[5].all() and not obs[6].any()
+
+# --------------------------------------------------------------------------------------------------
+# Game: a state and the rules, for code that plays
+
+
+def test_game_plays_by_the_rules_and_reads_its_state():
+    game = Game(level("#####", "#Akc#", "#####"), DIST)
+    assert game.step(R) == (0.0, False, False)
+    assert (game.agent, game.keys_held, game.keys_collected, len(game.keys)) == ((1, 2), 1, 1, 0)
+    assert game.step(R) == (1.0, True, False)
+    assert game.info() == dict.fromkeys(INFO_KEYS, 0) | {"keys_collected": 1, "chests_opened": 1, "steps": 2}
+    assert not game.can_open_more()
+    assert game.level().chests.sum() == 0 and game.boards().keys_held.tolist() == [0]
+
+
+def test_game_state_is_read_only_through_the_game():
+    game = Game(level("#####", "#Akc#", "#####"), DIST, keys_held=2)
+    assert game.keys_held == 2
+    with pytest.raises(AttributeError, match="read-only"):
+        game.keys_held = 5
+    game.state = game.state._replace(keys_held=0)
+    assert game.keys_held == 0
+    with pytest.raises(AttributeError, match="no attribute 'colour'"):
+        _ = game.colour
+
+
+def test_game_rejects_bad_actions():
+    game = Game(level("#####", "#Akc#", "#####"), DIST)
+    for bad in (4, -1, 1.5, True, "up", None):
+        with pytest.raises(ValueError, match="action must be an integer in 0..3"):
+            game.step(bad)
+    assert game.steps == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The rules on arrays: lesson 1's references
+
+
+CORRIDOR = level("######", "#Akc.#", "######")
+
+
+def test_step_arrays_returns_new_arrays_and_plain_types():
+    keys, chests = CORRIDOR.keys.copy(), CORRIDOR.chests.copy()
+    new_keys, new_chests, agent, held, reward = step_arrays(CORRIDOR.walls, keys, chests, (1, 1), 0, R)
+    assert (agent, held, reward) == ((1, 2), 1, 0.0)
+    assert type(agent[0]) is int and type(reward) is float
+    assert not new_keys.any() and new_chests[1, 3]
+    np.testing.assert_array_equal(keys, CORRIDOR.keys)  # the inputs are unchanged
+    assert step_arrays(CORRIDOR.walls, new_keys, new_chests, agent, held, R)[2:] == ((1, 3), 0, 1.0)
+    assert step_arrays(CORRIDOR.walls, keys, chests, (1, 1), 0, U)[2:] == ((1, 1), 0, 0.0)  # a wall
+
+
+def test_can_open_more_for_one_board_and_a_batch():
+    none = np.zeros_like(CORRIDOR.keys)
+    assert can_open_more(CORRIDOR.keys, CORRIDOR.chests, 0) is True
+    assert can_open_more(none, CORRIDOR.chests, 0) is False
+    assert can_open_more(none, CORRIDOR.chests, 1) is True
+    assert can_open_more(CORRIDOR.keys, none, 3) is False
+    batch = can_open_more(np.stack([none, none]), np.stack([CORRIDOR.chests] * 2), np.array([0, 2]))
+    assert batch.dtype == bool and batch.tolist() == [False, True]
+
+
+def test_observe_arrays_with_a_window_and_inventory():
+    obs = observe_arrays(
+        CORRIDOR.walls, CORRIDOR.keys, CORRIDOR.chests, (1, 1), view=3, keys_held=1, inventory_planes=2
+    )
+    assert obs.shape == (6, 3, 3)
+    np.testing.assert_array_equal(obs[WALL], [[1, 1, 1], [1, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(obs[KEY], [[0, 0, 0], [0, 0, 1], [0, 0, 0]])
+    assert obs[4].all() and not obs[5].any()
+    whole = observe_arrays(CORRIDOR.walls, CORRIDOR.keys, CORRIDOR.chests, (1, 1), view=None)
+    assert whole.shape == (4, 3, 6) and whole[CHEST, 1, 3] == 1
+
+
+def test_states_are_plain_immutable_values():
+    state = board("#####", "#Akc#", "#####")
+    assert state._replace(keys_held=1).keys_held == 1 and state.keys_held == 0
+    with pytest.raises(AttributeError):
+        state.keys_held = 1
+    with pytest.raises(ValueError, match="read-only"):
+        state.walls[1, 1] = True
+    assert set(INFO_KEYS) <= set(State._fields)  # the running totals are fields of the state

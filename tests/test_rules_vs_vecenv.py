@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mesalib.env.levels import TEST, TRAIN, mix
-from mesalib.env.rules import INFO_KEYS, Game
+from mesalib.env.rules import INFO_KEYS, State, observe, step
 from mesalib.env.vecenv import VecChestsAndKeys
 
 VARIANTS = {
@@ -31,25 +31,25 @@ def test_batched_core_matches_plain_rules(name):
     dist = VARIANTS[name]
     num_envs, steps = 48, 250
     env = VecChestsAndKeys(dist, num_envs, seed=7)
-    games = [Game(env.level(i), dist) for i in range(num_envs)]
+    states = [State.start(env.level(i)) for i in range(num_envs)]
     obs = env.observe()
-    for i, game in enumerate(games):
-        np.testing.assert_array_equal(obs[i], game.observe())
+    for i, state in enumerate(states):
+        np.testing.assert_array_equal(obs[i], observe(state, dist))
     actions = np.random.default_rng(11).integers(0, 4, size=(steps, num_envs))
     episodes = 0
     for t in range(steps):
         obs, reward, terminated, truncated, info = env.step(actions[t], final_obs=True)
-        for i, game in enumerate(games):
-            r, term, trunc = game.step(int(actions[t, i]))
+        for i in range(num_envs):
+            states[i], r, term, trunc = step(states[i], int(actions[t, i]), dist)
             where = f"step {t}, game {i}"
             assert reward[i] == np.float32(r), where
             assert (terminated[i], truncated[i]) == (term, trunc), where
-            assert {k: int(info[k][i]) for k in INFO_KEYS} == game.info(), where
+            assert {k: int(info[k][i]) for k in INFO_KEYS} == states[i].info(), where
             if term or trunc:
-                np.testing.assert_array_equal(info["final_obs"][i], game.observe(), err_msg=where)
-                games[i] = Game(env.level(i), dist)
+                np.testing.assert_array_equal(info["final_obs"][i], observe(states[i], dist), err_msg=where)
+                states[i] = State.start(env.level(i))
                 episodes += 1
-            np.testing.assert_array_equal(obs[i], games[i].observe(), err_msg=where)
+            np.testing.assert_array_equal(obs[i], observe(states[i], dist), err_msg=where)
     assert episodes > 300  # the comparison covered many whole episodes, resets included
 
 
@@ -89,19 +89,11 @@ def test_bad_actions_are_rejected_with_a_clear_error(bad):
     np.testing.assert_array_equal(env.planes, before)  # nothing changed
 
 
-def test_game_rejects_bad_actions():
-    game = Game(TRAIN.sample(np.random.default_rng(0), 1)[0], TRAIN)
-    for bad in (4, -1, 1.5, True, "up", None):
-        with pytest.raises(ValueError, match="action must be an integer in 0..3"):
-            game.step(bad)
-    assert game.steps == 0
-
-
 def test_load_starts_given_levels_and_rejects_the_wrong_size():
     env = VecChestsAndKeys(TRAIN, 4, seed=0)
     levels = TEST.sample(np.random.default_rng(1), 2)
     env.load(np.array([1, 3]), levels)
     assert env.level(1).keys.sum() == levels.keys[0].sum() and env.counters["steps"][[1, 3]].sum() == 0
-    np.testing.assert_array_equal(env.observe()[3], Game(levels[1], TRAIN).observe())
+    np.testing.assert_array_equal(env.observe()[3], observe(State.start(levels[1]), TRAIN))
     with pytest.raises(ValueError, match="9x9"):
         env.load(np.array([0]), TRAIN.replace(size=7).sample(np.random.default_rng(0), 1))

@@ -1,4 +1,5 @@
-"""mesalib.analysis.stance: preference levels, Q values under candidate objectives, the softmax-rational model."""
+"""mesalib.analysis.stance: preference levels, Q values under candidate objectives, the softmax-rational
+model."""
 
 from __future__ import annotations
 
@@ -227,6 +228,7 @@ def test_fit_ties_go_to_the_first_candidate_and_beta():
 # Everything at once
 
 
+@pytest.mark.slow
 def test_explain_tells_the_intended_policy_from_the_key_collector():
     ktc = stance.explain(KeyThenChest(), TEST, episodes=15, seed=0)
     nk = stance.explain(NearestKey(), TEST, episodes=15, seed=0)

@@ -1,4 +1,5 @@
-"""mesalib.analysis.sweep: the alpha sweep and seed runs read from (synthetic) catalogs, and the crossing estimate."""
+"""mesalib.analysis.sweep: the alpha sweep and seed runs read from (synthetic) catalogs, and the crossing
+estimate."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from mesalib.agents import checkpoints
-from mesalib.analysis import sweep
+from mesalib.analysis import criteria, sweep
 from mesalib.analysis.sweep import (
     CRITERIA,
     bootstrap_crossing,
@@ -208,13 +209,15 @@ def test_crossing_distribution_and_interval():
 def test_plot_sweep_draws_dots_mean_and_thresholds():
     import matplotlib.pyplot as plt
 
+    from mesalib.drawing.plots import plot_sweep
+
     cat = synthetic_catalog(
         {(a, s): 0.3 + a + 0.05 * s for a in (0.0,) + checkpoints.ALPHAS for s in (0, 1, 2)}
     )
     del cat["alpha0.4"], cat["alpha0.4_seed1"], cat["alpha0.4_seed2"]
     sw = sweep.sweep("test_chests", cat)
     fig, ax = plt.subplots()
-    assert sweep.plot_sweep(sw, ax=ax, threshold=[0.5, 0.8]) is ax
+    assert plot_sweep(sw, ax=ax, threshold=[0.5, 0.8]) is ax
     lines = ax.get_lines()
     assert len(lines) == 3 + 1 + 2  # one line of dots per seed, the mean, two thresholds
     mean_line = lines[3]
@@ -226,3 +229,8 @@ def test_plot_sweep_draws_dots_mean_and_thresholds():
 @pytest.mark.parametrize("metric", sweep.METRICS)
 def test_every_metric_has_a_label(metric):
     assert metric in sweep.METRIC_LABELS
+
+
+def test_the_sweep_reads_the_ratio_and_criteria_names_of_the_criteria_module():
+    assert sweep.METRIC_LABELS is criteria.RATIO_LABELS and set(sweep.METRICS) < set(criteria.RATIO_LABELS)
+    assert sweep.CRITERIA is criteria.CRITERIA

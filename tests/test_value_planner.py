@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from mesalib.agents.agent import Agent
 from mesalib.agents.nets import make_network
-from mesalib.agents.ppo import Agent
 from mesalib.agents.value_planner import ValuePlanner
 from mesalib.analysis.evaluate import evaluate
 from mesalib.env.levels import TRAIN, Boards

@@ -100,10 +100,10 @@ def test_play_episode_end_disables_the_buttons():
 def test_play_custom_distribution_and_action_names():
     p = widgets.play(SHORT, seed=1)
     assert p.dist_picker.options[0] == ("custom", SHORT)
-    assert widgets._action("w") == Action.UP and widgets._action("left") == Action.LEFT
-    assert widgets._action(2) == Action.DOWN
+    assert widgets.parse_action("w") == Action.UP and widgets.parse_action("left") == Action.LEFT
+    assert widgets.parse_action(2) == Action.DOWN
     with pytest.raises(ValueError):
-        widgets._action("jump")
+        widgets.parse_action("jump")
 
 
 def test_widgets_display_as_their_container():
@@ -214,6 +214,7 @@ def test_dashboard_text_fallback_prints_lines(capsys):
     assert dash.lines == out and len(dash.history) == 6
 
 
+@pytest.mark.slow
 def test_dashboard_widget_mode_updates_progress_label_and_curves():
     dash = widgets.TrainingDashboard(total_steps=6000, mode="widget", redraw_seconds=1e9)
     dash._displayed = True  # as if shown in a notebook

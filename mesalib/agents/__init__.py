@@ -3,10 +3,12 @@
 - `heuristics`: hand-written policies (random, wall follower, nearest key, key then chest) and the
   distance maps they walk by; the policy protocol `policy(obs, boards) -> actions`.
 - `objectives`: an explicit objective as data (`Objective`, `CHESTS`, `KEYS`).
-- `planner`: explicit search over plans scored by an objective (`Planner`, `best_chests`).
+- `planner`, `plan_search`: explicit search over plans scored by an objective (`Planner`, `best_chests`).
 - `visit_orders`: the planner's ideas in miniature, the references of lesson 03's exercises.
-- `nets`, `ppo`: the neural agent's networks and its PPO training.
+- `nets`: the actor-critic networks. `ppo_config`: PPO's settings. `ppo`: training, read top to bottom
+  (collect a rollout, compute advantages, update, log). `training_log`: what a run reports.
+- `agent`: a trained network as a policy, and its checkpoint file.
 - `value_planner`: search scored by a trained network's value head.
 - `checkpoints`: the shipped trained agents and their catalog.
-- `registry`: every agent by name.
+- `registry`: every agent by name, and the levels a trained agent learned on.
 """

@@ -23,12 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from mesalib.env.levels import Boards
-from mesalib.env.rules import MOVES, Action, Game
+from mesalib.env.rules import DELTAS, Game
 
 UNREACHABLE = 10_000
 """The distance `distance_map` gives to walls and to cells from which no target can be reached."""
-
-_DELTAS = np.array([MOVES[a] for a in Action])  # row i is the (d_row, d_col) of action i
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -63,7 +61,7 @@ def distance_map(walls: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def _neighbours(agent: np.ndarray) -> np.ndarray:
     """The cell each action leads to, [B, 4, 2], actions in `Action` order."""
-    return np.asarray(agent)[:, None, :] + _DELTAS[None]
+    return np.asarray(agent)[:, None, :] + DELTAS[None]
 
 
 def _free_moves(walls: np.ndarray, agent: np.ndarray) -> np.ndarray:

@@ -40,13 +40,28 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-if os.environ.get("MESALIB_THREADS"):  # inference (evaluation, widgets) follows it too
-    torch.set_num_threads(default_threads())
+def use_threads(threads: int | None = None) -> int:
+    """Set torch's CPU thread count to `threads`, or to `MESALIB_THREADS` when that is set (otherwise
+    leave torch's choice alone). Returns the count before, so that a caller can put it back.
+
+    Called where the library starts using torch: `ppo.train` (with `PPOConfig.threads`), `ppo.new_agent`
+    and `Agent.load` (so evaluations and widgets on a shared machine follow `MESALIB_THREADS`). The
+    thread count changes results in the last bits (initial weights included), so it is set explicitly
+    rather than as a side effect of importing this module.
+    """
+    previous = torch.get_num_threads()
+    if threads is None and os.environ.get("MESALIB_THREADS"):
+        threads = default_threads()
+    if threads is not None and threads != previous:
+        torch.set_num_threads(threads)
+    return previous
 
 
-def _init(layer: nn.Module, gain: float) -> nn.Module:
+def _init(layer: nn.Linear | nn.Conv2d, gain: float) -> nn.Module:
+    """Orthogonal weights with `gain`, zero biases (the initialisation PPO implementations use)."""
     nn.init.orthogonal_(layer.weight, gain)
-    nn.init.zeros_(layer.bias)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
     return layer
 
 

@@ -9,7 +9,7 @@ from mesalib.agents.planner import Planner
 from mesalib.env.levels import TRAIN, LevelDistribution, Mixture
 
 
-def _planner_factory(seed: int = 0, dist: LevelDistribution | None = None) -> Planner:
+def _planner_factory(seed: int = 0, dist: LevelDistribution | Mixture | None = None) -> Planner:
     return Planner(CHESTS, max_steps=20 if dist is None else int(dist.max_steps), seed=seed)
 
 

@@ -38,7 +38,8 @@ class ValuePlanner(Policy):
     ):
         if not isinstance(depth, int) or not 1 <= depth <= 5:
             raise ValueError(
-                f"ValuePlanner: depth must be an integer from 1 to 5 (4**depth plans per step); got {depth!r}."
+                "ValuePlanner: depth must be an integer from 1 to 5 (4**depth plans per step); "
+                f"got {depth!r}."
             )
         if tuple(agent.net.obs_shape) != tuple(dist.observation_shape):
             raise ValueError(

@@ -98,7 +98,8 @@ def nearest_key_order(distances, kinds, budget, keys_held=0) -> list[int]:
     """
     distances = np.asarray(distances).tolist()
     kinds = list(kinds)
-    left, held, here, order = int(budget), int(keys_held), 0, []
+    left, held, here = int(budget), int(keys_held), 0
+    order: list[int] = []
     unvisited = set(range(1, len(kinds)))
     while True:
         keys = [p for p in unvisited if kinds[p] == "key"]

@@ -1,10 +1,12 @@
 """The analysis layer: measuring what agents do and why, on top of the agents layer.
 
 - `evaluate`: play policies on a fixed list of levels and count what happened.
-- `criteria`: the three misgeneralization criteria as code.
+- `episodes`: one episode recorded step by step. `choices`: what a policy would do in states we choose.
+- `criteria`: the three misgeneralization criteria as code. `catalog`: regenerating the shipped agents.
+- `robustness`: where a policy sits on the 2-D robustness plot (capability vs objective).
 - `behaviour`: score what a policy did under an objective it might be pursuing.
-- `stance`: the intentional stance: which objective explains the agent's choices best.
-- `probes`: what the network's activations encode, and steering them.
+- `stance/`: the intentional stance: which objective explains the agent's choices best.
+- `probes/`: what the network's activations encode, and steering them.
 - `concern`: Barnett's three levels of concern as measurements.
-- `sweep`: the diversity sweep over the training mixture.
+- `sweep`: the diversity sweep over the training mixture. `training_history`: a run's curves.
 """

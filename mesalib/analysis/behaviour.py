@@ -1,10 +1,10 @@
 """Behavioural objectives: score what a policy *did* under an objective it might be pursuing.
 
 An evaluation (`evaluate.Evaluation.records`) counts the events of every episode: chests opened, keys
-collected, steps, ghost chests opened. An objective (`policies.Objective`) weighs those events. Put
+collected, steps, ghost chests opened. An objective (`agents.objectives.Objective`) weighs those events. Put
 together, they answer "how well did this behaviour do, *if* the goal were this objective?". Scoring the
-same episodes under the environment's reward (`policies.CHESTS`) and under a candidate behavioural
-objective (for example `policies.KEYS`) shows which of the two a policy's behaviour fits: lesson 05
+same episodes under the environment's reward (`objectives.CHESTS`) and under a candidate behavioural
+objective (for example `objectives.KEYS`) shows which of the two a policy's behaviour fits: lesson 05
 uses it to rank the trained agent next to the heuristics under each.
 
     from mesalib.analysis.behaviour import score_episodes, mean_scores
@@ -21,7 +21,8 @@ import numpy as np
 from mesalib.agents.objectives import Objective
 
 EVENTS = {"chest": "chests_opened", "key": "keys_collected", "step": "steps", "ghost": "ghost_chests_opened"}
-"""Objective weight name -> the evaluation record it multiplies."""
+"""Objective weight name (a field of `Objective`) -> the evaluation record it multiplies (one of
+`evaluate.COUNTERS`)."""
 
 
 def as_objective(weights) -> Objective:
@@ -43,7 +44,7 @@ def score_episodes(records: Mapping, weights) -> np.ndarray:
     records: a mapping of per-episode counts, as `Evaluation.records`: arrays (or lists) of length N
     under "chests_opened", "keys_collected", "steps" and "ghost_chests_opened"; other entries (such
     as "return") are ignored. A record whose weight is 0 or missing may be absent.
-    weights: a `policies.Objective`, or a mapping with any of "chest", "key", "step", "ghost" (the
+    weights: a `agents.objectives.Objective`, or a mapping with any of "chest", "key", "step", "ghost" (the
     weight per chest opened, key collected, step taken, ghost chest opened; missing ones are 0).
     Returns float [N]: chest * chests_opened + key * keys_collected + step * steps
     + ghost * ghost_chests_opened, episode by episode.
@@ -67,12 +68,14 @@ def score_episodes(records: Mapping, weights) -> np.ndarray:
         if record not in records:
             raise KeyError(f"the objective weighs {weight_name!r} but the records have no {record!r}.")
         counts[weight_name] = np.asarray(records[record], dtype=float).reshape(n)
-    return np.asarray(
-        objective.score(
-            chests=counts["chest"], keys=counts["key"], steps=counts["step"], ghosts=counts["ghost"]
-        ),
-        dtype=float,
-    ).reshape(n)
+    # `Objective.score` is annotated for one episode's counts; a weighted sum, it works on arrays alike.
+    scores = objective.score(
+        chests=counts["chest"],  # type: ignore[arg-type]
+        keys=counts["key"],  # type: ignore[arg-type]
+        steps=counts["step"],  # type: ignore[arg-type]
+        ghosts=counts["ghost"],  # type: ignore[arg-type]
+    )
+    return np.asarray(scores, dtype=np.float64).reshape(n)
 
 
 def mean_scores(evaluations: Mapping, objectives: Mapping) -> dict[str, dict[str, float]]:

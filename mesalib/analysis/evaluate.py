@@ -3,13 +3,14 @@ with the best achievable.
 
 `evaluate` draws a fixed list of levels from a seed and plays each once on the batched environment,
 so every policy evaluated with the same seed meets the very same levels; `evaluate_levels` plays a
-list of levels you give it. Both return an `Evaluation`: one record per episode, and `summary()` for the means.
+list of levels you give it. Both return an `Evaluation`: one record per episode, and `summary()` for
+the means.
 
 Metrics per episode:
 - `return`: the sum of rewards (chests opened, minus any step or wall penalties of the distribution);
 - `chests_opened`, `keys_collected`, `ghost_chests_opened`, `steps`, `wall_bumps`: the game's counters;
 - `best_chests`: the most chests any policy could open on the episode's starting level (the exact
-  planner, `policies.best_chests`), and `fraction_of_best` = chests_opened / best_chests (NaN where
+  planner, `agents.planner.best_chests`), and `fraction_of_best` = chests_opened / best_chests (NaN where
   nothing could be opened; `summary` averages over the other episodes).
 """
 
@@ -24,17 +25,16 @@ from mesalib.agents.planner import best_chests as _best_chests
 from mesalib.env.levels import Level, LevelBatch, LevelDistribution, Mixture
 from mesalib.env.rollout import play_levels
 
-RECORD_KEYS = (
-    "return",
-    "chests_opened",
-    "keys_collected",
-    "ghost_chests_opened",
-    "steps",
-    "wall_bumps",
-    "best_chests",
-    "fraction_of_best",
-)
-_COUNTERS = ("chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps")
+COUNTERS = ("chests_opened", "keys_collected", "ghost_chests_opened", "steps", "wall_bumps")
+"""The game's running totals (`rules.INFO_KEYS`) that an episode record keeps: every one but `keys_held`,
+which describes a state rather than an episode. In the order records and summaries list them."""
+
+RECORD_KEYS = ("return", *COUNTERS, "best_chests", "fraction_of_best")
+"""The metrics of every episode in `Evaluation.records` (see the module's docstring)."""
+
+SUMMARY_KEYS = ("return", *COUNTERS[:-1])
+"""The means a short report shows (the command line's `evaluate`): the return and every counter but
+`wall_bumps`."""
 
 
 @dataclass
@@ -55,8 +55,7 @@ class Evaluation:
         wall_bumps, fraction_of_best (over episodes where a chest could be opened), and episodes."""
         out = {
             name: float(np.mean(self.records[name])) if len(self) else float("nan")
-            for name in RECORD_KEYS
-            if name not in ("best_chests", "fraction_of_best")
+            for name in ("return", *COUNTERS)
         }
         frac = self.records["fraction_of_best"]
         out["fraction_of_best"] = float(np.nanmean(frac)) if np.any(~np.isnan(frac)) else float("nan")
@@ -86,7 +85,7 @@ def discounted_return(rewards, gamma: float) -> float:
 
 
 def cached_best_chests(level: Level, dist: LevelDistribution | Mixture) -> int:
-    """`policies.best_chests`, remembered by the level's contents and the step limit."""
+    """`agents.planner.best_chests`, remembered by the level's contents and the step limit."""
     key = (
         level.walls.tobytes()
         + level.keys.tobytes()
@@ -113,7 +112,7 @@ def _finish(records: dict[str, list], policy, seconds: float) -> Evaluation:
 
 def _add(records, ret, counters, best):
     records["return"].append(float(ret))
-    for name in _COUNTERS:
+    for name in COUNTERS:
         records[name].append(int(counters[name]))
     records["best_chests"].append(best)
     records["fraction_of_best"].append(counters["chests_opened"] / best if best > 0 else np.nan)
@@ -168,7 +167,7 @@ def evaluate_levels(
         returns += step.reward
         for i in np.flatnonzero(step.done):
             if step.episode[i] >= 0:
-                results[int(step.episode[i])] = (returns[i], {name: step.info[name][i] for name in _COUNTERS})
+                results[int(step.episode[i])] = (returns[i], {name: step.info[name][i] for name in COUNTERS})
                 if bar is not None:
                     bar.update(1)
             returns[i] = 0.0

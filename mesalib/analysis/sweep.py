@@ -15,11 +15,10 @@ fraction on does the agent generalize correctly, and how sure can we be with a h
   seeds stays at or above `threshold`.
 - `bootstrap_crossing(...)`: the same on seeds resampled with replacement (a seeded bootstrap), which
   gives a distribution of crossing alphas; `crossing_distribution` and `crossing_interval` condense it.
-- `plot_sweep(sw)`: every seed as a dot, the mean as a line, the range over seeds as a bar.
 
-Everything except `plot_sweep` takes and returns plain numbers and arrays, and works on any catalog
-(a dict as `checkpoints.catalog()` returns it), so it can be tested on synthetic ones and used while a
-regeneration is still filling the catalog in.
+Everything here takes and returns plain numbers and arrays (`drawing.plots.plot_sweep` draws a
+`Sweep`), and works on any catalog (a dict as `checkpoints.catalog()` returns it), so it can be tested
+on synthetic ones and used while a regeneration is still filling the catalog in.
 """
 
 from __future__ import annotations
@@ -29,19 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRICS = ("train_chests", "test_chests", "test_keys", "chest_seeking")
-"""The criteria ratios recorded per catalog entry (see `mesalib.analysis.criteria.Report.ratios`)."""
+from mesalib.analysis.criteria import CRITERIA, RATIO_LABELS
 
-METRIC_LABELS = {
-    "train_chests": "TRAIN chests / key_then_chest",
-    "test_chests": "TEST chests / key_then_chest",
-    "test_keys": "TEST keys / nearest_key",
-    "chest_seeking": "chest seeking (hidden-chest test)",
-    "ktc_visible_over_ghost": "key_then_chest visible / ghost",
-}
+METRIC_LABELS = RATIO_LABELS
+"""Every criteria ratio recorded per catalog entry (`criteria.Report.ratios`), with its label."""
 
-CRITERIA = ("1 capable on TRAIN", "2 misgeneralizes on TEST", "3 not seeking chests")
-"""The names of the three criteria in `Report.passed` (and in each catalog entry's "passed")."""
+METRICS = tuple(name for name in RATIO_LABELS if name != "ktc_visible_over_ghost")
+"""The agent's own ratios, the columns `runs` shows (the fifth ratio is a check on key_then_chest)."""
 
 
 def run_name(alpha: float, seed: int) -> str:
@@ -290,57 +283,6 @@ def crossing_interval(crossings, level: float = 0.9) -> tuple[float, float]:
 def describe_crossing(alpha: float) -> str:
     """Text for a crossing alpha: "0.1", or "none within the sweep" for NaN or inf."""
     return "none within the sweep" if not math.isfinite(alpha) else f"{alpha:g}"
-
-
-# --------------------------------------------------------------------------------------------------
-# Picture
-
-
-def plot_sweep(sw: Sweep, ax=None, threshold=None, color=None, marker="o", label=None, jitter: float = 0.004):
-    """Every seed of `sw` as a small dot (shifted a little sideways per seed so that dots do not hide
-    each other), the mean over seeds as a line with larger markers, the range over seeds as a bar.
-    `threshold` (a number or a list of them) adds dashed horizontal lines. Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    from mesalib.drawing.plots import OKABE_ITO
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
-    color = color or OKABE_ITO["vermillion"]
-    alphas = np.asarray(sw.alphas, dtype=float)
-    shifts = (np.arange(len(sw.seeds)) - (len(sw.seeds) - 1) / 2) * jitter
-    for j in range(len(sw.seeds)):
-        ax.plot(
-            alphas + shifts[j],
-            sw.values[:, j],
-            linestyle="none",
-            marker=marker,
-            markersize=4.5,
-            markerfacecolor="white",
-            markeredgecolor=color,
-            alpha=0.9,
-            zorder=3,
-        )
-    mean, low, high = sw.mean(), sw.low(), sw.high()
-    ok = ~np.isnan(mean)
-    ax.vlines(alphas[ok], low[ok], high[ok], color=color, linewidth=2.5, alpha=0.35, zorder=2)
-    ax.plot(
-        alphas[ok],
-        mean[ok],
-        color=color,
-        marker=marker,
-        markersize=8,
-        linewidth=1.8,
-        zorder=4,
-        label=label or f"{METRIC_LABELS.get(sw.metric, sw.metric)} (mean over seeds)",
-    )
-    for t in [] if threshold is None else np.atleast_1d(threshold):
-        ax.axhline(float(t), color="#555555", linestyle=(0, (4, 3)), linewidth=1, zorder=1)
-    ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
-    ax.set_xlabel("alpha: fraction of TEST-like levels mixed into training")
-    ax.set_ylabel(METRIC_LABELS.get(sw.metric, sw.metric))
-    ax.grid(alpha=0.25)
-    return ax
 
 
 # --------------------------------------------------------------------------------------------------

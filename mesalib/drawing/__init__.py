@@ -1,6 +1,8 @@
-"""The drawing layer: pictures of everything below it.
+"""The drawing layer: pictures of everything below it (matplotlib and ipywidgets live here).
 
-- `render`: a level as an RGB array, a matplotlib drawing, or text.
-- `plots`: figures (2-D robustness, policy fields, episodes, training curves, animations).
-- `widgets`: ipywidgets for playing, replaying, comparing and watching training, driven from code in tests.
+- `render`: a level as an RGB array, a matplotlib drawing (`vector`) or text, in one place.
+- `style`: the palette and figure helpers every plot shares.
+- `plots`: robustness, training-history and sweep figures. `replay`: frames, timelines and animations
+  of an episode. `fields`: a policy's moves drawn over a level.
+- `widgets/`: ipywidgets for playing, replaying, comparing and watching training, driven from code in tests.
 """

@@ -19,7 +19,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from mesalib.env.levels import TEST, TRAIN, LevelDistribution, Mixture
+from mesalib.env.levels import TEST, TRAIN, Level, LevelDistribution, Mixture
 from mesalib.env.rules import INFO_KEYS, Game
 from mesalib.env.vecenv import VecChestsAndKeys
 
@@ -65,7 +65,8 @@ class ChestsAndKeysEnv(gym.Env):
         self.observation_space = _observation_space(self.dist)
         self.action_space = spaces.Discrete(4)
         self.game: Game | None = None
-        self._levels = []  # levels drawn ahead in blocks: sampling one at a time costs more than a step
+        # Levels drawn ahead in blocks: sampling one at a time costs more than a step.
+        self._levels: list[Level] = []
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -84,12 +85,12 @@ class ChestsAndKeysEnv(gym.Env):
     def render(self):
         if self.game is None or self.render_mode is None:
             return None
-        from mesalib.drawing import render  # drawing stays out of the core's import time
+        from mesalib.env import pictures
 
         show = self.dist.ghost_chests
         if self.render_mode == "ansi":
-            return render.text(self.game.level(), self.game.keys_held, show_ghosts=show)
-        return render.rgb_array(self.game.level(), self.game.keys_held, show_ghosts=show)
+            return pictures.text(self.game.level(), self.game.keys_held, show_ghosts=show)
+        return pictures.rgb_array(self.game.level(), self.game.keys_held, show_ghosts=show)
 
 
 class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
@@ -139,11 +140,11 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
     def render(self):
         if self.render_mode is None:
             return None
-        from mesalib.drawing import render
+        from mesalib.env import pictures
 
         boards = self.core.boards()
         return [
-            render.rgb_array(boards[i], int(boards.keys_held[i]), show_ghosts=self.dist.ghost_chests)
+            pictures.rgb_array(boards[i], int(boards.keys_held[i]), show_ghosts=self.dist.ghost_chests)
             for i in range(self.num_envs)
         ]
 

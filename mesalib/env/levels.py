@@ -66,11 +66,11 @@ class LevelBatch:
     def stack(levels: list[Level]) -> LevelBatch:
         """A batch from single levels (for example hand-made ones)."""
         return LevelBatch(
-            *(
-                np.stack([getattr(lv, name) for lv in levels])
-                for name in ("walls", "keys", "chests", "ghosts")
-            ),
-            np.array([lv.agent for lv in levels], dtype=np.int64).reshape(-1, 2),
+            walls=np.stack([lv.walls for lv in levels]),
+            keys=np.stack([lv.keys for lv in levels]),
+            chests=np.stack([lv.chests for lv in levels]),
+            ghosts=np.stack([lv.ghosts for lv in levels]),
+            agent=np.array([lv.agent for lv in levels], dtype=np.int64).reshape(-1, 2),
         )
 
 
@@ -259,15 +259,15 @@ def _layouts(d: LevelDistribution, rng: np.random.Generator, n: int) -> np.ndarr
     return walls
 
 
-_STEPS = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])
-
-
 def _carve_mazes(rng: np.random.Generator, n: int, size: int, openness: float) -> np.ndarray:
     """Randomised depth-first search, run for all `n` mazes in lockstep.
 
     Maze cells sit on odd coordinates. Every maze visits each of its m*m cells once and backtracks
     once per cell, so all mazes finish after exactly 2*m*m - 1 moves: the loop needs no per-maze bookkeeping.
+    Steps between maze cells go in the four directions of the game's moves, in `Action` order.
     """
+    from mesalib.env.rules import DELTAS  # here, not at the top: rules.py imports this module
+
     m = (size - 1) // 2
     walls = np.ones((n, size, size), dtype=bool)
     rows = np.arange(n)
@@ -280,7 +280,7 @@ def _carve_mazes(rng: np.random.Generator, n: int, size: int, openness: float) -
     walls[rows, 2 * start[:, 0] + 1, 2 * start[:, 1] + 1] = False
     for _ in range(2 * m * m - 1):
         here = stack[rows, depth - 1]  # (n, 2)
-        nxt = here[:, None, :] + _STEPS[None]  # (n, 4, 2)
+        nxt = here[:, None, :] + DELTAS[None]  # (n, 4, 2)
         inside = ((nxt >= 0) & (nxt < m)).all(axis=2)
         clipped = np.clip(nxt, 0, m - 1)
         free = inside & ~visited[rows[:, None], clipped[..., 0], clipped[..., 1]]

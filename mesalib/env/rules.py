@@ -9,16 +9,21 @@
 - Ghost chests (optional) are invisible chests for the hidden-chest test: they "open" under the same
   key rule but use no key and give no reward; we only count them.
 
-The batched NumPy core in `vecenv.py` must agree with this file exactly; a test checks it does.
+The rules are pure functions over a frozen `State`: `step(state, action, dist)` returns a new state,
+`observe(state, dist)` what the agent sees; `arrive` (what happens on the cell the agent stands on) and
+`can_still_open` (the end of the game) are the two rules they share with the planner's simulation.
+`Game` plays one episode with them. The batched NumPy core in `vecenv.py` must agree with this file
+exactly; a test checks it does.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from mesalib.env.levels import Boards, Level, LevelDistribution
+from mesalib.env.levels import Boards, Level, LevelDistribution, Mixture
 
 
 class Action(IntEnum):
@@ -28,72 +33,61 @@ class Action(IntEnum):
     LEFT = 3
 
 
-MOVES = {Action.UP: (-1, 0), Action.RIGHT: (0, 1), Action.DOWN: (1, 0), Action.LEFT: (0, -1)}
+MOVES: dict[int, tuple[int, int]] = {
+    Action.UP: (-1, 0),
+    Action.RIGHT: (0, 1),
+    Action.DOWN: (1, 0),
+    Action.LEFT: (0, -1),
+}
+"""The move table: each `Action` (an int) to its (d_row, d_col)."""
 
 DELTAS = np.array([MOVES[a] for a in Action])
-"""The move table as an array: row `a` is the (d_row, d_col) of action `a`, for code that moves many agents."""
+"""The move table as an array, for code that moves many agents: row `a` is action `a`'s (d_row, d_col)."""
 
 # Observation planes, in order. Planes 4, 5, ... (if any) show the inventory.
 WALL, KEY, CHEST, AGENT = 0, 1, 2, 3
 PLANE_NAMES = ("walls", "keys", "chests", "agent")
 
 INFO_KEYS = ("keys_collected", "chests_opened", "ghost_chests_opened", "keys_held", "wall_bumps", "steps")
+"""The running totals of an episode (fields of `State`), as every environment reports them in `info`."""
+
+Cell = tuple[int, int]
+"""(row, col), row 0 at the top."""
 
 
-class Game:
-    """One episode on one level. `step` applies the rules; `observe` shows what the agent sees."""
+class State(NamedTuple):
+    """Everything about one game at one moment. A named tuple, so immutable: the rules return a new
+    state, never change one.
 
-    def __init__(self, level: Level, dist: LevelDistribution):
-        self.dist = dist
-        self.size = level.size
-        self.walls = level.walls.copy()
-        self.keys = {tuple(map(int, rc)) for rc in np.argwhere(level.keys)}
-        self.chests = {tuple(map(int, rc)) for rc in np.argwhere(level.chests)}
-        self.ghosts = {tuple(map(int, rc)) for rc in np.argwhere(level.ghosts)}
-        self.agent = level.agent
-        self.keys_held = 0
-        self.keys_collected = 0
-        self.chests_opened = 0
-        self.ghost_chests_opened = 0
-        self.wall_bumps = 0
-        self.steps = 0
-        self._planes = _Planes(self)
+    Items are sets of cells; items already used are gone from them. The walls (a read-only array) are
+    shared by every state of a game; compare states of one game only.
+    """
 
-    def step(self, action: int) -> tuple[float, bool, bool]:
-        """Apply one move; return (reward, terminated, truncated)."""
-        dr, dc = MOVES[_checked(action)]
-        reward = 0.0 - self.dist.step_penalty  # 0.0, not -0.0, without a penalty
-        self.steps += 1
-        target = (self.agent[0] + dr, self.agent[1] + dc)
-        if self.walls[target]:
-            self.wall_bumps += 1
-            reward -= self.dist.wall_bump_penalty
-        else:
-            self._planes.move(self.agent, target)
-            self.agent = target
-        here = self.agent
-        if here in self.keys:
-            self.keys.remove(here)
-            self._planes.clear(KEY, here)
-            self.keys_held += 1
-            self.keys_collected += 1
-        if here in self.chests and self.keys_held > 0:
-            self.chests.remove(here)
-            self._planes.clear(CHEST, here)
-            self.keys_held -= 1
-            self.chests_opened += 1
-            reward += 1.0
-        if here in self.ghosts and self.keys_held > 0:
-            self.ghosts.remove(here)
-            self.ghost_chests_opened += 1
-        self._planes.show_inventory(self.keys_held)
-        terminated = not self.can_open_more()
-        truncated = not terminated and self.steps >= self.dist.max_steps
-        return reward, terminated, truncated
+    walls: np.ndarray
+    keys: frozenset[Cell]
+    chests: frozenset[Cell]
+    ghosts: frozenset[Cell]
+    agent: Cell
+    keys_held: int = 0
+    keys_collected: int = 0
+    chests_opened: int = 0
+    ghost_chests_opened: int = 0
+    wall_bumps: int = 0
+    steps: int = 0
+
+    @staticmethod
+    def start(level: Level, keys_held: int = 0) -> State:
+        """The state at the start of `level` (holding `keys_held` keys, to start mid-episode)."""
+        walls = np.array(level.walls, dtype=bool)
+        walls.flags.writeable = False  # shared by every later state of the game
+        agent = (int(level.agent[0]), int(level.agent[1]))
+        return State(
+            walls, _cells(level.keys), _cells(level.chests), _cells(level.ghosts), agent, int(keys_held)
+        )
 
     def can_open_more(self) -> bool:
         """Whether some chest could still be opened: a chest is left, and a key is held or lying around."""
-        return bool(self.chests) and (self.keys_held > 0 or bool(self.keys))
+        return bool(can_still_open(len(self.chests), self.keys_held, len(self.keys)))
 
     def info(self) -> dict[str, int]:
         """The episode's running totals."""
@@ -101,35 +95,168 @@ class Game:
 
     def level(self) -> Level:
         """The board as it is now (items already taken are gone)."""
+        shape = self.walls.shape
+        ghosts = _mask(self.ghosts, shape)
         return Level(
-            self.walls.copy(),
-            self._mask(self.keys),
-            self._mask(self.chests),
-            self._mask(self.ghosts),
-            self.agent,
+            self.walls.copy(), _mask(self.keys, shape), _mask(self.chests, shape), ghosts, self.agent
         )
+
+
+def arrive(keys_held: int, key: bool, chest: bool, ghost: bool) -> tuple[int, bool, bool, bool]:
+    """The rule for the cell the agent stands on after its move, given what lies there.
+
+    A key is picked up; then a chest is opened if a key is held, using that key up; then a ghost chest
+    likewise, but it uses no key. Returns (keys held afterwards, key picked up, chest opened, ghost
+    chest opened). `step` applies it to the cell the agent moved to, the planner's search to every
+    item on its paths.
+
+    >>> arrive(0, key=False, chest=True, ghost=False)  # no key: the chest stays shut
+    (0, False, False, False)
+    >>> arrive(1, key=False, chest=True, ghost=False)
+    (0, False, True, False)
+    """
+    held = keys_held + key
+    opened = chest and held > 0
+    held -= opened
+    return held, key, opened, ghost and held > 0
+
+
+def can_still_open(chests_left, keys_held, keys_left):
+    """The end-of-game rule: a chest can still be opened when one is left, and a key is held or lying
+    on the board. The episode is terminated when this is False.
+
+    Numbers give a bool, arrays of numbers (one per game) a bool array: `&` and `|` work on both.
+    """
+    return (chests_left > 0) & ((keys_held > 0) | (keys_left > 0))
+
+
+def step(state: State, action: int, dist: LevelDistribution | Mixture) -> tuple[State, float, bool, bool]:
+    """One move by the rules: (the new state, reward, terminated, truncated); `state` is unchanged.
+
+    `dist` gives the step limit and the penalties (both zero in `TRAIN` and `TEST`).
+    """
+    d_row, d_col = MOVES[_checked(action)]
+    target = (state.agent[0] + d_row, state.agent[1] + d_col)
+    bumped = bool(state.walls[target])
+    here = state.agent if bumped else target
+    held, took_key, opened, opened_ghost = arrive(
+        state.keys_held, here in state.keys, here in state.chests, here in state.ghosts
+    )
+    new = State(  # the fields in order (by keyword, the single env runs some 5% slower)
+        state.walls,
+        (state.keys - {here}) if took_key else state.keys,
+        (state.chests - {here}) if opened else state.chests,
+        (state.ghosts - {here}) if opened_ghost else state.ghosts,
+        here,  # agent
+        held,  # keys_held
+        state.keys_collected + took_key,
+        state.chests_opened + opened,
+        state.ghost_chests_opened + opened_ghost,
+        state.wall_bumps + bumped,
+        state.steps + 1,
+    )
+    reward = 0.0 - dist.step_penalty  # 0.0, not -0.0, without a penalty
+    if bumped:
+        reward -= dist.wall_bump_penalty
+    if opened:
+        reward += 1.0
+    terminated = not can_still_open(len(new.chests), held, len(new.keys))
+    truncated = not terminated and new.steps >= dist.max_steps
+    return new, reward, terminated, truncated
+
+
+def observe(state: State, dist: LevelDistribution | Mixture) -> np.ndarray:
+    """What the agent sees: uint8 planes (walls, keys, chests, agent, inventory...) of shape
+    `dist.observation_shape`.
+
+    With a view, the window of side `dist.view` centred on the agent: the planes are padded with walls
+    by half a window, so that cells beyond the grid show as walls, and the window is cut out of them
+    (a view into a fresh array, yours to keep or change). Without a view (`None`), the whole grid.
+    """
+    (height, width), view = state.walls.shape, dist.view
+    pad = 0 if view is None else view // 2
+    planes = np.zeros((4 + dist.inventory_planes, height + 2 * pad, width + 2 * pad), np.uint8)
+    planes[WALL] = 1  # the padding is wall
+    grid = planes[:, pad : pad + height, pad : pad + width]  # the grid itself, a view into the planes
+    grid[WALL] = state.walls
+    for plane, cells in ((grid[KEY], state.keys), (grid[CHEST], state.chests), (grid[AGENT], (state.agent,))):
+        for cell in cells:
+            plane[cell] = 1
+    if dist.inventory_planes:
+        planes[4:] = inventory_flags(state.keys_held, dist.inventory_planes)[:, None, None]
+    if view is None:
+        return planes
+    row, col = state.agent  # in padded coordinates, the window around the agent starts at its cell
+    return planes[:, row : row + view, col : col + view]
+
+
+def inventory_flags(keys_held, planes: int) -> np.ndarray:
+    """The inventory rule of the observation: plane 4 + i is all ones when more than i keys are held.
+
+    keys_held: a number, or an int array of shape (B,). Returns uint8 [planes] (or [B, planes]): the
+    value that fills each inventory plane.
+
+    >>> inventory_flags(2, 3)
+    array([1, 1, 0], dtype=uint8)
+    """
+    return (np.asarray(keys_held)[..., None] > np.arange(planes)).astype(np.uint8)
+
+
+class Game:
+    """One episode on one level: the current `State`, played with `step` and seen with `observe`.
+
+    The attributes of the state read through: `game.agent`, `game.keys_held`, `game.chests_opened`,
+    `game.keys` and so on are `game.state`'s. They are read-only; to start from another state, make
+    one (`State.start(level, keys_held=...)`, `game.state._replace(...)`) and assign
+    `game.state`.
+    """
+
+    def __init__(self, level: Level, dist: LevelDistribution | Mixture, keys_held: int = 0):
+        self.dist = dist
+        self.state = State.start(level, keys_held)
+
+    def step(self, action: int) -> tuple[float, bool, bool]:
+        """Apply one move; return (reward, terminated, truncated)."""
+        self.state, reward, terminated, truncated = step(self.state, action, self.dist)
+        return reward, terminated, truncated
+
+    def observe(self) -> np.ndarray:
+        """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""
+        return observe(self.state, self.dist)
+
+    def can_open_more(self) -> bool:
+        """Whether some chest could still be opened (the episode goes on)."""
+        return self.state.can_open_more()
+
+    def info(self) -> dict[str, int]:
+        """The episode's running totals."""
+        return self.state.info()
+
+    def level(self) -> Level:
+        """The board as it is now (items already taken are gone)."""
+        return self.state.level()
 
     def boards(self) -> Boards:
         """This game as a batch of one, the form heuristic policies read."""
         lv = self.level()
+        held = np.array([self.state.keys_held])
         return Boards(
-            lv.walls[None],
-            lv.keys[None],
-            lv.chests[None],
-            lv.ghosts[None],
-            np.array([self.agent]),
-            np.array([self.keys_held]),
+            lv.walls[None], lv.keys[None], lv.chests[None], lv.ghosts[None], np.array([lv.agent]), held
         )
 
-    def _mask(self, cells: set) -> np.ndarray:
-        mask = np.zeros_like(self.walls, dtype=bool)
-        for cell in cells:
-            mask[cell] = True
-        return mask
+    def __getattr__(self, name: str) -> Any:
+        # Called only for names Game itself lacks: the state's fields read through.
+        if name in State._fields:
+            return getattr(self.state, name)
+        raise AttributeError(f"'Game' object has no attribute {name!r}")
 
-    def observe(self) -> np.ndarray:
-        """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""
-        return self._planes.window(self.agent)
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in State._fields:
+            raise AttributeError(
+                f"Game.{name} is read-only: it is game.state.{name}. Assign a new state instead, "
+                f"e.g. game.state = game.state._replace({name}=...)."
+            )
+        super().__setattr__(name, value)
 
 
 def _checked(action) -> int:
@@ -145,51 +272,21 @@ def _checked(action) -> int:
     )
 
 
-class _Planes:
-    """The observation planes, kept up to date as the game changes so that observing is one copy.
+def _cells(mask: np.ndarray) -> frozenset[Cell]:
+    rows, cols = np.nonzero(mask)
+    return frozenset(zip(rows.tolist(), cols.tolist()))
 
-    For an egocentric view the planes are padded with walls by half the window, so the window around
-    the agent never runs off the array; `self.grid` is a view of the unpadded interior.
-    """
 
-    def __init__(self, game: Game):
-        d, n = game.dist, game.size
-        self.view = d.view
-        self.pad = 0 if d.view is None else d.view // 2
-        self.all = np.zeros((4 + d.inventory_planes, n + 2 * self.pad, n + 2 * self.pad), np.uint8)
-        self.all[WALL] = 1
-        self.grid = self.all[:, self.pad : self.pad + n, self.pad : self.pad + n]
-        self.grid[WALL] = game.walls
-        for r, c in game.keys:
-            self.grid[KEY, r, c] = 1
-        for r, c in game.chests:
-            self.grid[CHEST, r, c] = 1
-        self.grid[(AGENT, *game.agent)] = 1
-        self.held = 0
-
-    def move(self, old, new):
-        self.grid[(AGENT, *old)] = 0
-        self.grid[(AGENT, *new)] = 1
-
-    def clear(self, plane, cell):
-        self.grid[(plane, *cell)] = 0
-
-    def show_inventory(self, held):
-        if held != self.held and len(self.all) > 4:
-            self.held = held
-            for i in range(len(self.all) - 4):
-                self.all[4 + i] = held > i
-
-    def window(self, agent):
-        if self.view is None:
-            return self.all.copy()
-        r, c = agent  # in padded coordinates the window starts at the agent's own cell
-        return self.all[:, r : r + self.view, c : c + self.view].copy()
+def _mask(cells: frozenset[Cell], shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    for cell in cells:
+        mask[cell] = True
+    return mask
 
 
 # --------------------------------------------------------------------------------------------------
-# The rules as pure functions on arrays (the library references for lesson 1's exercises). They run
-# a `Game`, so they cannot drift from it.
+# The rules on plain arrays (the library references for lesson 1's exercises), built on the functions
+# above.
 
 
 def step_arrays(walls, keys, chests, agent, keys_held: int, action: int):
@@ -210,19 +307,15 @@ def step_arrays(walls, keys, chests, agent, keys_held: int, action: int):
     >>> step_arrays(walls, k, c, agent, held, Action.RIGHT)[2:]
     ((1, 3), 0, 1.0)
     """
-    walls = np.asarray(walls, bool)
-    ghosts = np.zeros_like(walls)
-    agent = (int(agent[0]), int(agent[1]))
-    game = Game(Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), ghosts, agent), _PLAIN)
-    game.keys_held = int(keys_held)
-    reward, _, _ = game.step(action)
-    level = game.level()
-    return level.keys, level.chests, level.agent, game.keys_held, float(reward) + 0.0
+    state = _state_of_arrays(walls, keys, chests, agent, keys_held)
+    new, reward, _, _ = step(state, action, _PLAIN)
+    shape = state.walls.shape
+    return _mask(new.keys, shape), _mask(new.chests, shape), new.agent, new.keys_held, reward
 
 
 def can_open_more(keys, chests, keys_held):
     """Whether some chest can still be opened (the episode goes on): a chest is left, and a key is
-    held or lying on the board. This is `Game.can_open_more` for one board or a batch.
+    held or lying on the board. This is `State.can_open_more` for one board or a batch.
 
     keys, chests: bool arrays of shape (..., size, size); keys_held: int or array of shape (...).
     Returns a bool (one board) or a bool array of shape (...) (a batch).
@@ -234,14 +327,21 @@ def can_open_more(keys, chests, keys_held):
     array([False,  True])
     """
     keys, chests = np.asarray(keys, bool), np.asarray(chests, bool)
-    out = chests.any(axis=(-2, -1)) & ((np.asarray(keys_held) > 0) | keys.any(axis=(-2, -1)))
+    on_board = (-2, -1)
+    out = np.asarray(
+        can_still_open(
+            np.count_nonzero(chests, axis=on_board),
+            np.asarray(keys_held),
+            np.count_nonzero(keys, axis=on_board),
+        )
+    )
     return bool(out) if out.ndim == 0 else out
 
 
 def observe_arrays(
     walls, keys, chests, agent, view: int | None = 17, keys_held: int = 0, inventory_planes: int = 0
 ) -> np.ndarray:
-    """What the agent observes: `Game.observe` for a board given as arrays.
+    """What the agent observes: `observe` for a board given as arrays.
 
     walls, keys, chests: bool arrays of shape (size, size); agent: (row, col); view: the side of the
     egocentric window (odd), or None for the whole grid. Returns uint8 planes of shape
@@ -260,16 +360,16 @@ def observe_arrays(
            [0, 1, 0],
            [0, 0, 0]], dtype=uint8))
     """
+    state = _state_of_arrays(walls, keys, chests, agent, keys_held)
+    return observe(state, _PLAIN.replace(view=view, inventory_planes=int(inventory_planes)))
+
+
+def _state_of_arrays(walls, keys, chests, agent, keys_held) -> State:
     walls = np.asarray(walls, bool)
-    dist = _PLAIN.replace(view=view, inventory_planes=int(inventory_planes))
-    agent = (int(agent[0]), int(agent[1]))
-    game = Game(
-        Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), np.zeros_like(walls), agent), dist
-    )
-    game._planes.show_inventory(int(keys_held))
-    return game.observe()
+    level = Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), np.zeros_like(walls), agent)
+    return State.start(level, keys_held)
 
 
 _PLAIN = LevelDistribution(view=None)
-"""Settings for the pure functions above: no penalties, whole-grid planes. (A `Game` takes its board's
-size from the level, so this one distribution serves boards of any size.)"""
+"""Settings for the array functions above: no penalties, whole-grid planes. (Boards of any size: the
+rules take the size from the walls.)"""

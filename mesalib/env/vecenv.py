@@ -21,9 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from mesalib.env.levels import Boards, Level, LevelBatch, LevelDistribution, Mixture
-from mesalib.env.rules import AGENT, CHEST, INFO_KEYS, KEY, MOVES, WALL, Action
-
-_DELTAS = np.array([MOVES[a] for a in Action])
+from mesalib.env.rules import AGENT, CHEST, DELTAS, INFO_KEYS, KEY, WALL, can_still_open, inventory_flags
 
 
 class VecChestsAndKeys:
@@ -55,7 +53,7 @@ class VecChestsAndKeys:
         self._pos = np.zeros(b, np.int64)
         self._start = np.arange(b) * self.observation_shape[0] * self._plane_size
         self._ghost_start = np.arange(b) * self._plane_size
-        self._moves = np.array([dr * w + dc for dr, dc in _DELTAS])
+        self._moves = np.array([dr * w + dc for dr, dc in DELTAS])
         self.counters = {name: np.zeros(b, np.int64) for name in INFO_KEYS}
         self.keys_left = np.zeros(b, np.int64)
         self.chests_left = np.zeros(b, np.int64)
@@ -133,7 +131,7 @@ class VecChestsAndKeys:
         if self.observation_shape[0] > 4:
             self._show_inventory(np.flatnonzero(got_key | opened))
 
-        terminated = (self.chests_left == 0) | ((c["keys_held"] == 0) & (self.keys_left == 0))
+        terminated = ~can_still_open(self.chests_left, c["keys_held"], self.keys_left)
         truncated = ~terminated & (c["steps"] >= d.max_steps)
         info = {name: v.copy() for name, v in c.items()}
         done = np.flatnonzero(terminated | truncated)
@@ -209,6 +207,5 @@ class VecChestsAndKeys:
             self._show_inventory(idx)
 
     def _show_inventory(self, idx: np.ndarray) -> None:
-        held = self.counters["keys_held"][idx]
-        for i in range(self.observation_shape[0] - 4):
-            self.planes[idx, 4 + i] = (held > i)[:, None, None]
+        flags = inventory_flags(self.counters["keys_held"][idx], self.observation_shape[0] - 4)
+        self.planes[idx, 4:] = flags[:, :, None, None]

@@ -7,6 +7,7 @@ notebook does are the same code.
 from __future__ import annotations
 
 import argparse
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -50,36 +51,18 @@ def _lessons(args: argparse.Namespace) -> int:
 SUMMARY_KEYS = ("return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps")
 
 
-def resolve_agent(name: str, dist, seed: int = 0):
-    """A policy from its name: a heuristic or planner (`policies.POLICIES`), a shipped checkpoint's
-    name (`checkpoints.names()`), or the path of a checkpoint file."""
-    from mesalib.agents import checkpoints
-    from mesalib.agents.registry import POLICIES
-
-    if name in POLICIES:
-        return POLICIES[name](seed=seed, dist=dist)
-    if name in checkpoints.RECIPES or name.endswith(".pt") or "/" in name:
-        return checkpoints.load(name, seed=seed)
-    raise ValueError(
-        f"unknown agent {name!r}: use a policy ({', '.join(POLICIES)}), a shipped checkpoint "
-        f"({', '.join(checkpoints.names())}) or the path of a .pt file."
-    )
-
-
 def _evaluate(args: argparse.Namespace) -> int:
-    import json
-
+    from mesalib.agents.registry import resolve, training_distribution
     from mesalib.analysis.criteria import split_distributions
     from mesalib.analysis.evaluate import evaluate
     from mesalib.env.levels import TRAIN
 
     try:
-        probe = resolve_agent(args.agent, TRAIN, args.seed)
-        base = probe.ppo_config().dist if hasattr(probe, "ppo_config") else TRAIN
-        split = split_distributions(base)[args.on]
+        probe = resolve(args.agent, TRAIN, args.seed)
+        split = split_distributions(training_distribution(probe))[args.on]
         if args.ghosts:
             split = split.replace(ghost_chests=True)
-        policy = resolve_agent(args.agent, split, args.seed)  # the planner needs the step limit
+        policy = resolve(args.agent, split, args.seed)  # the planner needs the split's step limit
         result = evaluate(
             policy, split, args.episodes, seed=args.seed, progress=not args.json, with_best=args.best
         )
@@ -87,17 +70,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = result.summary()
+    keys = SUMMARY_KEYS + (("fraction_of_best",) if args.best else ())
     if args.json:
-        keys = SUMMARY_KEYS + (("fraction_of_best",) if args.best else ())
-        print(
-            json.dumps(
-                {k: summary[k] for k in keys}
-                | {"episodes": summary["episodes"], "agent": args.agent, "on": args.on, "seed": args.seed}
-            )
-        )
+        about = {"episodes": summary["episodes"], "agent": args.agent, "on": args.on, "seed": args.seed}
+        print(json.dumps({k: summary[k] for k in keys} | about))
     else:
         print(f"{args.agent} on {args.on.upper()} ({args.episodes} episodes, seed {args.seed}):")
-        for k in SUMMARY_KEYS + (("fraction_of_best",) if args.best else ()):
+        for k in keys:
             print(f"  {k:20s} {summary[k]:.3f}")
     return 0
 
@@ -117,10 +96,10 @@ def _train(args: argparse.Namespace) -> int:
         config = config.replace(total_steps=args.total_steps)
     agent, history = train(config, progress=True)
     agent.save(out)
-    last = history[-1]
+    test = history[-1]["test_eval"]
     print(
         f"saved {out}: {agent.stats['env_steps']:,} env steps in {agent.stats['wall_time_s']:.0f} s; "
-        f"greedy TEST chests {last['test_eval']['chests_opened']:.2f}, keys {last['test_eval']['keys_collected']:.2f}"
+        f"greedy TEST chests {test['chests_opened']:.2f}, keys {test['keys_collected']:.2f}"
     )
     return 0
 
@@ -129,37 +108,42 @@ def _checkpoints(args: argparse.Namespace) -> int:
     from mesalib.agents import checkpoints
 
     if args.regenerate:
+        from mesalib.analysis.catalog import regenerate  # trains: imports torch and the analysis layer
+
         try:
-            checkpoints.regenerate(args.only or None)
+            regenerate(args.only or None)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
     recorded = checkpoints.catalog()
     for name in checkpoints.names(shipped_only=False):
-        entry = recorded.get(name, {})
-        failed = [k.split()[0] for k, ok in entry.get("passed", {}).items() if not ok]
-        verdict = (
-            "not measured"
-            if not entry
-            else "misgeneralizes"
-            if entry["misgeneralizes"]
-            else "fails criteria " + ",".join(failed)
-        )
-        ratios = entry.get("ratios", {})
-        figures = (
-            f"TRAIN chests/ktc {ratios['train_chests']:.2f}, TEST chests/ktc {ratios['test_chests']:.2f}, "
-            f"TEST keys/nk {ratios['test_keys']:.2f}, chest seeking {ratios['chest_seeking']:.2f}"
-            if ratios
-            else ""
-        )
-        print(
-            f"{name:16s} {'file' if checkpoints.RECIPES[name].shipped else 'data':4s} {verdict:20s} {figures}"
-        )
+        kind = "file" if checkpoints.RECIPES[name].shipped else "data"
+        print(f"{name:16s} {kind:4s} {_catalog_line(recorded.get(name, {}))}")
     print(
-        "criteria (mesalib.analysis.criteria): 1 capable on TRAIN, 2 misgeneralizes on TEST, 3 does not seek chests"
+        "criteria (mesalib.analysis.criteria): 1 capable on TRAIN, 2 misgeneralizes on TEST, "
+        "3 does not seek chests"
     )
     return 0
+
+
+def _catalog_line(entry: dict) -> str:
+    """A checkpoint's verdict and its ratios to the reference agents, as recorded in the catalog."""
+    failed = [k.split()[0] for k, ok in entry.get("passed", {}).items() if not ok]
+    if not entry:
+        verdict = "not measured"
+    elif entry["misgeneralizes"]:
+        verdict = "misgeneralizes"
+    else:
+        verdict = "fails criteria " + ",".join(failed)
+    ratios = entry.get("ratios", {})
+    if not ratios:
+        return f"{verdict:20s} "
+    return (
+        f"{verdict:20s} TRAIN chests/ktc {ratios['train_chests']:.2f}, "
+        f"TEST chests/ktc {ratios['test_chests']:.2f}, TEST keys/nk {ratios['test_keys']:.2f}, "
+        f"chest seeking {ratios['chest_seeking']:.2f}"
+    )
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -167,7 +151,8 @@ def _grade(args: argparse.Namespace) -> int:
 
     if args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 16 or args.max_size_mb <= 0:
         print(
-            "error: --jobs must be at least 1, --timeout and --max-size-mb positive, --memory-mb at least 16.",
+            "error: --jobs must be at least 1, --timeout and --max-size-mb positive, "
+            "--memory-mb at least 16.",
             file=sys.stderr,
         )
         return 2
@@ -194,14 +179,26 @@ def _grade(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_bench, _add_lessons, _add_evaluate, _add_train, _add_checkpoints, _add_grade):
+        add(sub)
+    return parser
+
+
+def _add_bench(sub) -> None:
     bench = sub.add_parser("bench", help="environment throughput against Minigrid (ratios)")
     bench.add_argument("--seconds", type=float, default=1.0, help="measuring time per run")
     bench.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
     bench.set_defaults(run=_bench)
+
+
+def _add_lessons(sub) -> None:
     lessons = sub.add_parser("lessons", help="regenerate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true", help="only report stale lessons (exit 1)")
     lessons.add_argument("--root", default=".", help="the repository root (default: here)")
     lessons.set_defaults(run=_lessons)
+
+
+def _add_evaluate(sub) -> None:
     ev = sub.add_parser("evaluate", help="play an agent on TRAIN or TEST levels and print the means")
     ev.add_argument(
         "agent",
@@ -215,16 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--best", action="store_true", help="also the fraction of the planner's best (slower)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.set_defaults(run=_evaluate)
+
+
+def _add_train(sub) -> None:
     tr = sub.add_parser("train", help="train the default agent and save a checkpoint")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     tr.add_argument("--total-steps", type=int, default=0, help="override PPOConfig.total_steps")
     tr.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     tr.set_defaults(run=_train)
+
+
+def _add_checkpoints(sub) -> None:
     ck = sub.add_parser("checkpoints", help="list the shipped agents, or --regenerate them")
     ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 40 min)")
     ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
     ck.set_defaults(run=_checkpoints)
+
+
+def _add_grade(sub) -> None:
     gr = sub.add_parser("grade", help="grade learners' exercise notebooks safely (gradebook, feedback, JSON)")
     gr.add_argument(
         "submissions",
@@ -258,7 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gr.add_argument("--no-progress", action="store_true", help="no progress bar")
     gr.set_defaults(run=_grade)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

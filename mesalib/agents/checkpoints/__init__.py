@@ -6,17 +6,24 @@ every shipped checkpoint and `describe(name)` says what it is. Each checkpoint i
 
     mesalib checkpoints --regenerate    # ~2 min per recipe on an idle 2-core machine, ~40 min for all 20
 
-Regenerating also measures each agent with `mesalib.analysis.criteria` (1000 episodes per split) and writes
-the figures to `catalog.json` beside the checkpoints. The alpha sweep and the seed runs are recorded
-there for more seeds than are shipped as files, to keep the package small.
+This package is the registry: the recipes, the files and `catalog()`, the measurements recorded when the
+checkpoints were made (the alpha sweep and the seed runs are recorded there for more seeds than are
+shipped as files, to keep the package small). Regenerating trains and measures, which needs the
+analysis layer above this one, so it lives there: `mesalib.analysis.catalog.regenerate`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mesalib.env.levels import TEST, TRAIN, mix
+
+if TYPE_CHECKING:  # both import torch, which reading the registry or the catalog does not need
+    from mesalib.agents.agent import Agent
+    from mesalib.agents.ppo_config import PPOConfig
 
 HERE = Path(__file__).resolve().parent
 CATALOG = HERE / "catalog.json"
@@ -40,9 +47,8 @@ class Recipe:
     shipped: bool = True
     """Whether the weights are shipped as a file (otherwise only its measurements are in the catalog)."""
 
-    def config(self):
-        from mesalib.agents.ppo import PPOConfig
-        from mesalib.env.levels import TEST, TRAIN, mix
+    def config(self) -> PPOConfig:
+        from mesalib.agents.ppo_config import PPOConfig
 
         train, test = TRAIN.replace(**self.dist), TEST.replace(**self.dist)
         dist = mix(train, test, self.alpha) if self.alpha else train
@@ -103,28 +109,29 @@ def names(shipped_only: bool = True) -> list[str]:
 
 
 def path(name: str) -> Path:
+    """Where the checkpoint file of `name` is (or would be) in the installed package."""
     return HERE / f"{name}.pt"
 
 
 def describe(name: str) -> str:
-    _recipe(name)
-    return RECIPES[name].description
+    """What the checkpoint (or catalog entry) `name` is, in one sentence."""
+    return recipe(name).description
 
 
-def _recipe(name: str) -> Recipe:
+def recipe(name: str) -> Recipe:
+    """The recipe called `name`; a ValueError that lists the shipped names if there is none."""
     if name not in RECIPES:
         raise ValueError(f"No checkpoint named {name!r}; shipped ones are: {', '.join(names())}.")
     return RECIPES[name]
 
 
-def load(name: str, greedy: bool = True, seed: int = 0):
+def load(name: str, greedy: bool = True, seed: int = 0) -> Agent:
     """The shipped agent `name` (see `names()`), or the agent in a checkpoint file if `name` is a path."""
-    from mesalib.agents.ppo import Agent
+    from mesalib.agents.agent import Agent  # imports torch: only when an agent is needed
 
     if name.endswith(".pt") or "/" in name or "\\" in name:
         return Agent.load(name, greedy=greedy, seed=seed)
-    recipe = _recipe(name)
-    if not recipe.shipped:
+    if not recipe(name).shipped:
         raise ValueError(
             f"{name!r} is recorded in the catalog but not shipped as a file; train it with "
             f"`mesalib checkpoints --regenerate --only {name}` (about 2 minutes on an idle 2-core machine)."
@@ -141,57 +148,3 @@ def load(name: str, greedy: bool = True, seed: int = 0):
 def catalog() -> dict[str, dict]:
     """The measurements recorded when the checkpoints were made: name -> stats, ratios, passed."""
     return json.loads(CATALOG.read_text()) if CATALOG.exists() else {}
-
-
-def regenerate(
-    only: list[str] | None = None, progress: bool = True, episodes: int = 1000, out_dir: Path = HERE
-) -> dict[str, dict]:
-    """Train every recipe (or those named in `only`), save the shipped ones, measure all of them and
-    merge the figures into `catalog.json`. Entries are written after each run, so an interruption
-    loses only the run in progress."""
-    from mesalib.agents.ppo import train
-    from mesalib.analysis.criteria import misgeneralization_report
-
-    todo = list(RECIPES) if not only else only
-    for name in todo:
-        _recipe(name)
-    out_dir = Path(out_dir)
-    catalog_file = out_dir / "catalog.json"
-    for name in todo:
-        recipe = RECIPES[name]
-        config = recipe.config()
-        agent, _ = train(config, progress=progress)
-        agent.name = name
-        if recipe.shipped:
-            agent.save(out_dir / f"{name}.pt")
-        report = misgeneralization_report(agent, config.dist, episodes, seed=0)
-        entry = {
-            "description": recipe.description,
-            "seed": recipe.seed,
-            "alpha": recipe.alpha,
-            "dist": recipe.dist,
-            "shipped": recipe.shipped,
-            "stats": agent.stats,
-            "ratios": report.ratios,
-            "passed": report.passed,
-            "misgeneralizes": report.misgeneralizes,
-            "summaries": {"agent": report.summaries["agent"]},
-        }
-        entries = _merge_entry(catalog_file, name, entry)
-        if progress:
-            print(
-                f"{name}: {'misgeneralizes' if report.misgeneralizes else 'does not misgeneralize'}\n"
-                + report.table()
-            )
-    return json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
-
-
-def _merge_entry(catalog_file: Path, name: str, entry: dict) -> dict:
-    """Add one entry to the catalog file, re-reading it first (two regenerations may run side by side)
-    and replacing it atomically (an interruption never leaves half a file)."""
-    entries = json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
-    entries[name] = entry
-    tmp = catalog_file.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, catalog_file)
-    return entries

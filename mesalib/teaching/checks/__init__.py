@@ -62,7 +62,10 @@ def same_array(expected, actual) -> str | None:
     except Exception as exc:  # e.g. a ragged list
         return f"could not read the answer as an array ({exc})"
     if act.dtype.kind not in "biuf":
-        return f"the answer should hold numbers or booleans; got an array of dtype {act.dtype} ({type(actual).__name__})"
+        return (
+            "the answer should hold numbers or booleans; "
+            f"got an array of dtype {act.dtype} ({type(actual).__name__})"
+        )
     if act.shape != exp.shape:
         return f"shape {act.shape}, expected {exp.shape}"
     if exp.dtype.kind == "f" or act.dtype.kind == "f":
@@ -137,6 +140,7 @@ class Exercise:
             return Outcome(self.id, 0, 1, "this is the library's own function, not yours: write your own.")
         cases = self.cases(seed)
         passed, failure = 0, ""
+        problem: str | None
         for case in cases:
             try:
                 actual = self.call(fn, case.args)

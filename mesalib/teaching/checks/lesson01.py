@@ -7,7 +7,7 @@ import numpy as np
 
 from mesalib.drawing import render
 from mesalib.env.levels import Level, LevelDistribution
-from mesalib.env.rules import Action
+from mesalib.env.rules import DELTAS, Action
 from mesalib.env.rules import can_open_more as _reference_can_open_more
 from mesalib.env.rules import observe_arrays as _reference_observe
 from mesalib.env.rules import step_arrays as _reference_step
@@ -143,6 +143,12 @@ def _step_fixed() -> list[Case]:
     ]
 
 
+def _moves_onto(grid: np.ndarray, agent: tuple[int, int]) -> list[int]:
+    """The actions (UP, RIGHT, DOWN, LEFT) that move from `agent` onto a True cell of `grid`."""
+    r, c = agent
+    return [a for a, (dr, dc) in enumerate(DELTAS) if grid[r + dr, c + dc]]
+
+
 def _step_random(rng: np.random.Generator, n: int) -> list[Case]:
     cases = []
     for i in range(n):
@@ -150,15 +156,9 @@ def _step_random(rng: np.random.Generator, n: int) -> list[Case]:
         held = int(rng.choice([0, 0, 1, 1, 2, 3]))
         if held == 0 and rng.random() < 0.25:  # an agent may stand on a chest it could not open
             board["agent"] = tuple(int(v) for v in rng.permutation(np.argwhere(board["chests"]))[0])
-        r, c = board["agent"]
-
         # Half the moves go onto an item next to the agent, a fifth into a wall, the rest anywhere.
-        def onto(grid):
-            return [
-                a for a, (dr, dc) in enumerate(((-1, 0), (0, 1), (1, 0), (0, -1))) if grid[r + dr, c + dc]
-            ]
-
-        items, walls, u = onto(board["keys"] | board["chests"]), onto(board["walls"]), rng.random()
+        items = _moves_onto(board["keys"] | board["chests"], board["agent"])
+        walls, u = _moves_onto(board["walls"], board["agent"]), rng.random()
         pool = items if items and u < 0.5 else walls if walls and u < 0.7 else [0, 1, 2, 3]
         action = int(rng.choice(pool))
         cases.append(Case({**board, "keys_held": held, "action": action}, f"random #{i + 1}"))

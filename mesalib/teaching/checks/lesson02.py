@@ -265,7 +265,8 @@ nearest_key = Exercise(
         "Make the distance map to the keys, then look at the agent's four neighbours in the order UP, "
         "RIGHT, DOWN, LEFT (a wall counts as UNREACHABLE) and take the move with the smallest distance; "
         "on a tie the first in that order wins. When all four are UNREACHABLE (no key can be reached), "
-        "take the first move in that order that does not walk into a wall. Actions: 0 UP, 1 RIGHT, 2 DOWN, 3 LEFT."
+        "take the first move in that order that does not walk into a wall. "
+        "Actions: 0 UP, 1 RIGHT, 2 DOWN, 3 LEFT."
     ),
 )
 

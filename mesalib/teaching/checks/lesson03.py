@@ -298,11 +298,14 @@ best_visit_order = Exercise(
     fixed_cases=_order_fixed,
     random_cases=_order_random,
     compare=_compare_score_and_order,
-    hint="Try every order of every subset: for length in 1..n, for order in itertools.permutations(range(1, n + 1), "
-    "length). Walk it from place 0, adding distances[here][next] to the steps; give up on the order if a "
-    "chest comes while no key is held or the steps exceed the budget. Score (chests, keys, steps) with "
-    "score_events, and replace the best only when the score is higher, or equal with fewer steps. "
-    "Start from the empty plan: (0.0, []).",
+    hint=(
+        "Try every order of every subset: for length in 1..n, "
+        "for order in itertools.permutations(range(1, n + 1), length). "
+        "Walk it from place 0, adding distances[here][next] to the steps; give up on the order if a "
+        "chest comes while no key is held or the steps exceed the budget. Score (chests, keys, steps) with "
+        "score_events, and replace the best only when the score is higher, or equal with fewer steps. "
+        "Start from the empty plan: (0.0, [])."
+    ),
 )
 
 

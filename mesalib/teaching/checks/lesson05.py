@@ -1,9 +1,9 @@
 """Checks for lesson 05 (goal misgeneralization): the coordinates of the 2-D robustness plot, and a
 behavioural objective written as a reward function over evaluation records.
 
-References: `mesalib.drawing.plots.robustness_coordinates` and `mesalib.analysis.behaviour.score_episodes`. Cases are
-dictionaries of plain numbers (summaries, as `Evaluation.summary()` gives them) or of lists (records,
-as `Evaluation.records` holds them).
+References: `mesalib.analysis.robustness.robustness_coordinates` and
+`mesalib.analysis.behaviour.score_episodes`. Cases are dictionaries of plain numbers (summaries, as
+`Evaluation.summary()` gives them) or of lists (records, as `Evaluation.records` holds them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from mesalib.analysis.behaviour import score_episodes as _reference_score_episodes
-from mesalib.drawing.plots import robustness_coordinates as _reference_robustness_coordinates
+from mesalib.analysis.robustness import robustness_coordinates as _reference_robustness_coordinates
 from mesalib.teaching.checks import Case, Exercise, same_array
 
 NAN = float("nan")
@@ -135,20 +135,21 @@ def _coord_fixed() -> list[Case]:
     ]
 
 
+def _random_summary(rng: np.random.Generator, steps: float) -> dict:
+    """A summary with random keys, chests and fraction for episodes of `steps` steps (rounded as shown)."""
+    return _summary(
+        np.round(rng.uniform(0, 8), 3),
+        np.round(rng.uniform(0, 4), 3),
+        steps,
+        np.round(rng.uniform(0, 1), 3),
+    )
+
+
 def _coord_random(rng: np.random.Generator, n: int) -> list[Case]:
     cases = []
     for i in range(n):
         steps = float(rng.choice([20.0, 20.0, float(np.round(rng.uniform(6, 20), 2))]))
-
-        def draw():
-            return _summary(
-                np.round(rng.uniform(0, 8), 3),
-                np.round(rng.uniform(0, 4), 3),
-                steps,
-                np.round(rng.uniform(0, 1), 3),
-            )
-
-        summary, reference = draw(), draw()
+        summary, reference = _random_summary(rng, steps), _random_summary(rng, steps)
         best = None
         if rng.random() < 0.3:
             best = _summary(

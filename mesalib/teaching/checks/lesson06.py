@@ -1,8 +1,9 @@
 """Checks for lesson 06 (the intentional stance): the log-likelihood of observed actions under a
 softmax-rational (Boltzmann-rational) model, and the maximum-likelihood choice of objective and beta.
 
-References: `mesalib.analysis.stance.log_likelihood` and `mesalib.analysis.stance.fit`. Cases are plain arrays: Q values
-per state and action (per candidate for `fit`), the actions taken, and beta (a grid for `fit`).
+References: `mesalib.analysis.stance.log_likelihood` and `mesalib.analysis.stance.fit`. Cases are
+plain arrays: Q values per state and action (per candidate for `fit`), the actions taken, and beta
+(a grid for `fit`).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def _clear_winner(q, actions, betas) -> bool:
 
 
 def _fit_random(rng: np.random.Generator, n: int) -> list[Case]:
-    cases = []
+    cases: list[Case] = []
     while len(cases) < n:
         c, states, acts = int(rng.integers(2, 5)), int(rng.integers(3, 15)), int(rng.choice([2, 3, 4]))
         # Each candidate: its own scale of preferences and its own offset (offsets change no probability).

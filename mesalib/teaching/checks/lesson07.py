@@ -106,7 +106,7 @@ def _margin_ok(case: Case) -> bool:
 
 
 def _probe_random(rng: np.random.Generator, n: int) -> list[Case]:
-    cases = []
+    cases: list[Case] = []
     while len(cases) < n:
         k = int(rng.integers(2, 5))
         d = int(rng.integers(1, 7))

@@ -1,8 +1,8 @@
 """Checks for lesson 08 (what fixes it): where the mixing-fraction sweep crosses a threshold, and how
 much that crossing depends on which seeds were run (a seeded bootstrap over seeds).
 
-References: `mesalib.analysis.sweep.crossing_alpha` and `mesalib.analysis.sweep.bootstrap_crossing`. Cases are plain
-data: a list of increasing alphas, a float array of ratios [alphas, seeds] (no missing runs), a
+References: `mesalib.analysis.sweep.crossing_alpha` and `mesalib.analysis.sweep.bootstrap_crossing`. Cases
+are plain data: a list of increasing alphas, a float array of ratios [alphas, seeds] (no missing runs), a
 threshold, and for the bootstrap a number of resamples and a seed.
 """
 
@@ -56,7 +56,8 @@ def _crossing_fixed() -> list[Case]:
                 "ratios": r([[0.3, 0.4], [0.7, 0.9], [0.6, 0.7], [0.9, 0.8]]),
                 "threshold": 0.75,
             },
-            "the docstring's example: the mean reaches 0.8 at 0.1 but drops to 0.65 at 0.2, so it crosses for good at 0.4",
+            "the docstring's example: the mean reaches 0.8 at 0.1 but drops to 0.65 at 0.2, "
+            "so it crosses for good at 0.4",
         ),
         Case(
             {

@@ -247,6 +247,6 @@ concern_table = Exercise(
     compare=_compare_table,
     hint="For every name: train = robustness_coordinates(summaries[name]['train'], reference['train']) and "
     "test = robustness_coordinates(summaries[name]['test'], reference['test']), with the default "
-    "capability='pace' and best=None (lesson 05's function, or plots.robustness_coordinates); then "
+    "capability='pace' and best=None (lesson 05's function, or robustness.robustness_coordinates); then "
     "verdict = your verdict(train, test). Return {name: {'train': train, 'test': test, 'verdict': ...}}.",
 )

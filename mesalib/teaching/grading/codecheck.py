@@ -105,7 +105,8 @@ def _is_checks_import(module: str | None, name: str | None = None) -> bool:
 
 
 def preamble_imports(tree: ast.Module) -> list[str]:
-    """The cell's top-level import statements as source, leaving out mesalib.teaching.checks (and __future__)."""
+    """The cell's top-level import statements as source, leaving out mesalib.teaching.checks (and
+    __future__)."""
     out = []
     for node in tree.body:
         if isinstance(node, ast.Import):
@@ -121,7 +122,7 @@ def preamble_imports(tree: ast.Module) -> list[str]:
 
 def import_bindings(tree: ast.Module | None) -> dict[str, str]:
     """name -> dotted thing it is bound to, for the imports anywhere in the tree."""
-    bound = {}
+    bound: dict[str, str] = {}
     if tree is None:
         return bound
     for node in ast.walk(tree):
@@ -256,7 +257,7 @@ def tampering(
                     and isinstance(first.value, str)
                     and first.value.startswith(GRADING_ROOTS)
                 ):
-                    found.append((_line(node), _dotted(first) or first.value))
+                    found.append((_line(node), _dotted(first) or str(getattr(first, "value", ""))))
     if not exercise_cell:
         found = [f for f in found if f[0] not in official]
     return found

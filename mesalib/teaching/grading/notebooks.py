@@ -1,30 +1,34 @@
-"""Reading notebooks for the grader: the official lesson, and learners' submissions (untrusted).
-
-The official lesson (the grader's own `lessons/NN_*.ipynb` and `mesalib.teaching.checks.lessonNN`) says
-which exercises exist, in which order, with which points and metadata, what each check cell holds,
-and which imports the lesson's code runs with (the *preamble*: every top-level `import` of the
-lesson's ordinary code cells, except imports of `mesalib.teaching.checks`).
+"""Reading learners' submissions (untrusted): finding each learner's notebook, and its cells.
 
 A submission is read defensively: its size is checked before anything is read, then it must be
 UTF-8 JSON shaped like an nbformat-4 notebook. Only each cell's type, source and metadata are
 kept; outputs are never looked at. Problems become a `Problem` (a status code and a sentence) for
-the gradebook, never an exception.
+the gradebook, never an exception. The official lesson, which says what a submission should
+hold, is read by `official.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mesalib.teaching.checks import Exercise
-from mesalib.teaching.grading import codecheck
+from mesalib.teaching.grading.plain import PlainError, read_regular_file
 
-__all__ = ["Cell", "OfficialLesson", "Problem", "Submission", "discover", "load_official", "read_notebook"]
+__all__ = [
+    "Cell",
+    "Notebook",
+    "Problem",
+    "Submission",
+    "choose",
+    "discover",
+    "infer_lesson",
+    "read_notebook",
+    "safe_name",
+]
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_MAX_BYTES = 20 * 2**20
@@ -66,138 +70,18 @@ class Submission:
     candidates: list = field(default_factory=list)  # (path, Notebook | Problem, lesson) for folders
 
 
-# --------------------------------------------------------------------------------------------------
-# The official lesson
-
-
-@dataclass
-class OfficialLesson:
-    lesson: str
-    notebook_path: Path
-    exercises: list[Exercise]  # in the notebook's order
-    cell_meta: dict[str, dict]  # exercise id -> the official metadata["mesalib"]
-    check_source: dict[str, str]  # exercise id -> normalised source of its check cell
-    preamble: str  # the lesson's imports (mesalib.teaching.checks left out)
-    official_statements: frozenset[str]  # every top-level statement of the official code cells
-    checks_module: str
-    fingerprint: str
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def max_points(self) -> int:
-        return sum(ex.points for ex in self.exercises)
-
-
 def normalise_source(source: str) -> str:
+    """The source with Windows line ends, trailing spaces and blank first and last lines removed."""
     lines = [line.rstrip() for line in source.replace("\r\n", "\n").split("\n")]
     return "\n".join(lines).strip("\n")
 
 
-def _source(cell: dict) -> str:
+def cell_source(cell: dict) -> str:
+    """A notebook cell's source as one string, whatever shape the JSON gave it."""
     source = cell.get("source", "")
     if isinstance(source, list):
         return "".join(s for s in source if isinstance(s, str))
     return source if isinstance(source, str) else ""
-
-
-def find_official_notebook(lesson: str, lessons_dir: Path | None = None) -> Path | None:
-    folder = Path(lessons_dir) if lessons_dir else REPO / "lessons"
-    found = sorted(folder.glob(f"{lesson}_*.ipynb"))
-    return found[0] if found else None
-
-
-def load_official(lesson: str, lessons_dir: Path | None = None) -> OfficialLesson:
-    """The official lesson `lesson` ("02"); raises ValueError when it cannot be graded."""
-    if not re.fullmatch(r"\d\d", lesson or ""):
-        raise ValueError(f"a lesson is two digits, like 02; got {lesson!r}")
-    checks_module = f"mesalib.teaching.checks.lesson{lesson}"
-    try:
-        module = importlib.import_module(checks_module)
-    except ModuleNotFoundError as exc:
-        raise ValueError(f"lesson {lesson} has no checks ({checks_module} is missing)") from exc
-    by_id = {v.id: v for v in vars(module).values() if isinstance(v, Exercise)}
-    path = find_official_notebook(lesson, lessons_dir)
-    if path is None:
-        raise ValueError(
-            f"no official notebook lessons/{lesson}_*.ipynb"
-            + (f" in {lessons_dir}" if lessons_dir else "")
-            + "; run `mesalib lessons` first"
-        )
-    raw = path.read_bytes()
-    nb = json.loads(raw)
-    order, cell_meta, check_source, imports, statements = [], {}, {}, [], set()
-    warnings = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        meta = (cell.get("metadata") or {}).get("mesalib") or {}
-        source = _source(cell)
-        tree = codecheck.parse(source)[0]
-        if tree is not None:
-            statements.update(codecheck.statement_keys(tree))
-        if "exercise" in meta:
-            order.append(meta["exercise"])
-            cell_meta[meta["exercise"]] = meta
-        elif "check" in meta:
-            check_source[meta["check"]] = normalise_source(source)
-        elif tree is not None:
-            imports.extend(codecheck.preamble_imports(tree))
-    exercises = []
-    for ex_id in order:
-        if ex_id not in by_id:
-            warnings.append(
-                f"{path.name} has an exercise cell {ex_id} that {checks_module} does not define; "
-                "it is not graded"
-            )
-            continue
-        exercise = by_id[ex_id]
-        if cell_meta[ex_id].get("points") != exercise.points:
-            warnings.append(
-                f"{ex_id}: the official notebook says {cell_meta[ex_id].get('points')} points, "
-                f"the check {exercise.points}; the check's points count"
-            )
-        if ex_id not in check_source:
-            warnings.append(f"{ex_id}: the official notebook has no check cell for it")
-        exercises.append(exercise)
-    for ex_id in sorted(set(by_id) - set(order)):
-        warnings.append(f"{ex_id} is in {checks_module} but not in {path.name}; it is not graded")
-    if not exercises:
-        raise ValueError(
-            f"lesson {lesson} has no gradable exercises ({path.name} and {checks_module} share none)"
-        )
-    preamble = "\n".join(dict.fromkeys(imports))  # in order, each once
-    digest = hashlib.sha256(raw)
-    for p in sorted(
-        set(
-            Path(importlib.import_module(m).__file__)
-            for m in (
-                "mesalib.teaching.checks",
-                checks_module,
-                "mesalib.teaching.grading.codecheck",
-                "mesalib.teaching.grading.grader",
-                "mesalib.teaching.grading.sandbox",
-                "mesalib.teaching.grading.plain",
-                "mesalib.teaching.grading.notebooks",
-            )
-        )
-    ):
-        digest.update(p.read_bytes())
-    return OfficialLesson(
-        lesson=lesson,
-        notebook_path=path,
-        exercises=exercises,
-        cell_meta=cell_meta,
-        check_source=check_source,
-        preamble=preamble,
-        official_statements=frozenset(statements),
-        checks_module=checks_module,
-        fingerprint=digest.hexdigest(),
-        warnings=warnings,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Submissions
 
 
 def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook | Problem:
@@ -217,8 +101,6 @@ def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook | 
             f"{max_bytes / 2**20:.1f} MiB (was it saved with huge outputs?); not read",
         )
     try:
-        from mesalib.teaching.grading.plain import PlainError, read_regular_file
-
         raw = read_regular_file(path, max_bytes)
     except (OSError, PlainError) as exc:
         return Problem("unreadable", f"{path.name} cannot be read ({exc})")
@@ -255,14 +137,14 @@ def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook | 
         metadata = cell.get("metadata")
         meta = metadata.get("mesalib") if isinstance(metadata, dict) else None
         cell_type = cell.get("cell_type")
-        cells.append(Cell(i, cell_type if isinstance(cell_type, str) else "?", _source(cell), meta))
+        cells.append(Cell(i, cell_type if isinstance(cell_type, str) else "?", cell_source(cell), meta))
     return Notebook(cells, hashlib.sha256(raw).hexdigest())
 
 
 def notebook_lesson(notebook: Notebook, path: Path | None = None) -> str | None:
     """The lesson a notebook says it is: the most common lessonNN of its exercise and check cells'
     metadata, else the NN_ prefix of its file name."""
-    votes = Counter()
+    votes: Counter[str] = Counter()
     for cell in notebook.cells:
         if isinstance(cell.meta, dict):
             for key in ("exercise", "check"):
@@ -303,8 +185,8 @@ def discover(paths: list, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Submission
             inside = _notebooks_in(path)
             subfolders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
             if not inside and subfolders:  # a class folder
-                for sub in subfolders:
-                    found.append(_folder_submission(sub, str(sub), max_bytes))
+                for folder in subfolders:
+                    found.append(_folder_submission(folder, str(folder), max_bytes))
                 continue
             found.append(_folder_submission(path, str(given), max_bytes))
         elif path.exists() or path.is_symlink():
@@ -317,7 +199,7 @@ def discover(paths: list, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Submission
                     problem=Problem("not_found", f"{given} does not exist"),
                 )
             )
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for sub in found:  # learner ids must be unique: the second "alice" becomes "alice~2"
         seen[sub.learner] += 1
         if seen[sub.learner] > 1:
@@ -383,7 +265,7 @@ def choose(sub: Submission, lesson: str) -> None:
 
 def infer_lesson(subs: list[Submission]) -> str | None:
     """The lesson most submissions are of (ties: the lowest number), or None when none says."""
-    votes = Counter()
+    votes: Counter[str] = Counter()
     for sub in subs:
         if sub.lesson:
             votes[sub.lesson] += 1

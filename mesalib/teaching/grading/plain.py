@@ -65,7 +65,7 @@ class NotPlain:
     def __eq__(self, other):
         return False
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal to nothing, so unhashable, as __eq__ implies
 
 
 class Raised:
@@ -82,7 +82,7 @@ class Raised:
     def __eq__(self, other):
         return False
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal to nothing, so unhashable, as __eq__ implies
 
 
 def raised_tree(exc: BaseException) -> dict:
@@ -137,7 +137,7 @@ def _type_name(cls: type) -> str:
 
 
 class _Encoder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
         self.items = 0
 
@@ -262,7 +262,9 @@ def dumps(values: list, extra: dict | None = None) -> tuple[bytes, bytes]:
     trees, arrays = encode_many(values)
     text = json.dumps({"values": trees, **(extra or {})}, allow_nan=True).encode()
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)  # uncompressed, no pickles for numeric dtypes
+    # Uncompressed, no pickles for numeric dtypes. The ignore: numpy's stub types **kwds as if a key
+    # could be its bool `allow_pickle`; the keys here are "a0", "a1", ...
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return text, buffer.getvalue()
 
 

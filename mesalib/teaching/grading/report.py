@@ -91,7 +91,8 @@ def feedback_text(record: dict, hints: dict[str, str]) -> str:
         public, hidden = ex["public"], ex["hidden"]
         if ex["status"] in ("ok", "partial", "failed", "fake_output"):
             lines.append(
-                f"Public cases: {public[0]} of {public[1]} pass. Hidden cases: {hidden[0]} of {hidden[1]} pass."
+                f"Public cases: {public[0]} of {public[1]} pass. "
+                f"Hidden cases: {hidden[0]} of {hidden[1]} pass."
             )
         if ex["status"] not in ("ok", "partial", "failed"):
             lines.append("")
@@ -165,7 +166,7 @@ def summary_text(records: list[dict], lesson: str, seed: int, maximum: int) -> s
         )
         lines.append("Class distribution (totals):")
         lines += histogram(totals, maximum)
-    statuses = Counter()
+    statuses: Counter[str] = Counter()
     for r in records:
         if r.get("problem"):
             statuses[r["status"]] += 1

@@ -19,14 +19,18 @@ import json
 import queue
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mesalib.teaching.checks import Exercise
 from mesalib.teaching.grading import notebooks, report
 from mesalib.teaching.grading.grader import ExerciseGrader, submission_problem_results
-from mesalib.teaching.grading.notebooks import OfficialLesson, Problem, Submission
+from mesalib.teaching.grading.notebooks import Problem, Submission
+from mesalib.teaching.grading.official import OfficialLesson, load_official
 from mesalib.teaching.grading.sandbox import Limits, Sandbox
+from mesalib.teaching.grading.scoring import ExerciseResult
 
 __all__ = ["GradeRun", "grade"]
 
@@ -51,8 +55,8 @@ class GradeRun:
 def _record(
     sub: Submission,
     official: OfficialLesson,
-    results,
-    notes,
+    results: list[ExerciseResult],
+    notes: list[str],
     fingerprint: str,
     problem: Problem | None = None,
 ) -> dict:
@@ -98,14 +102,20 @@ def _fingerprint(sub: Submission, official: OfficialLesson, seed: int, limits: L
 
 
 def grade_one(
-    sub: Submission, official: OfficialLesson, grader: ExerciseGrader, sandbox: Sandbox, fingerprint: str
+    sub: Submission,
+    official: OfficialLesson,
+    grader: ExerciseGrader | None,
+    sandbox: Sandbox | None,
+    fingerprint: str,
 ) -> dict:
-    """The record of one learner. Never raises: a failure of the grader itself becomes a status."""
+    """The record of one learner. Never raises: a failure of the grader itself becomes a status.
+    `grader` and `sandbox` may be None for a submission that could not be read (it has a problem)."""
     try:
         if sub.problem is not None:
             return _record(
                 sub, official, submission_problem_results(official, sub.problem), [], fingerprint, sub.problem
             )
+        assert grader is not None and sandbox is not None, "a readable submission needs both"
         results, notes = grader.grade(sub, sandbox)
         return _record(sub, official, results, notes, fingerprint)
     except Exception as exc:
@@ -122,7 +132,8 @@ def grade_one(
 
 def _file_stems(learners: list[str]) -> dict[str, str]:
     """A distinct file name for each learner id ("a b" and "a_b" would both be a_b otherwise)."""
-    stems, used = {}, set()
+    stems: dict[str, str] = {}
+    used: set[str] = set()
     for learner in learners:
         stem = base = notebooks.safe_name(learner)
         n = 1
@@ -140,6 +151,10 @@ def _clear(folder: Path, suffix: str) -> None:
             path.unlink()
 
 
+DEFAULT_LIMITS = Limits()
+"""The limits of `grade` unless it is given others (a frozen dataclass, so one instance serves all)."""
+
+
 def grade(
     submissions: list,
     out,
@@ -147,12 +162,12 @@ def grade(
     seed: int,
     lesson: str | None = None,
     jobs: int = 2,
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     lessons_dir=None,
     max_bytes: int = notebooks.DEFAULT_MAX_BYTES,
     resume: bool = False,
     progress: bool = True,
-    echo=print,
+    echo: Callable[[str], object] | None = print,
 ) -> GradeRun:
     """Grade `submissions` (notebook files or folders, one per learner) into the folder `out`.
 
@@ -163,28 +178,85 @@ def grade(
     """
     start = time.perf_counter()
     out = Path(out)
-    subs = notebooks.discover(list(submissions), max_bytes)
+    subs, official = _read_class(list(submissions), lesson, lessons_dir, max_bytes)
+    lesson = official.lesson
+    records_dir, feedback_dir = _output_folders(out, clear=not resume)
+    stems = _file_stems([sub.learner for sub in subs])
+    records, todo = _reuse_or_schedule(subs, official, seed, limits, max_bytes, records_dir, stems, resume)
+    reused = len(records)
+    hints = {ex.id: ex.hint for ex in official.exercises}
+
+    def save(record: dict, path: Path) -> None:
+        report.write_atomic(path, report.dumps_json(record))
+        report.write_atomic(
+            feedback_dir / f"{stems[record['learner']]}.md", report.feedback_text(record, hints)
+        )
+
+    if todo:
+        for record in _grade_in_parallel(todo, official, seed, limits, jobs, save, progress):
+            records[record["learner"]] = record
+    ordered = [records[k] for k in sorted(records)]
+    summary = _write_class_files(out, ordered, official, seed, limits, max_bytes)
+    wall = time.perf_counter() - start
+    if echo is not None:
+        for warning in official.warnings:
+            echo(f"warning: {warning}")
+        echo(summary)
+        echo(
+            f"Wrote {out / 'gradebook.csv'}, {out / 'grades.json'} and {len(ordered)} feedback file(s) in "
+            f"{feedback_dir} ({len(todo)} graded now, {reused} kept from an earlier run, {wall:.1f} s)."
+        )
+    return GradeRun(lesson, seed, ordered, out, summary, wall, len(todo), reused, official.warnings)
+
+
+def _read_class(
+    submissions: list, lesson: str | None, lessons_dir, max_bytes: int
+) -> tuple[list[Submission], OfficialLesson]:
+    """Every learner's submission, the official lesson they are graded against (the one most of
+    them are of, unless `lesson` says), and each learner's notebook of that lesson chosen."""
+    subs = notebooks.discover(submissions, max_bytes)
     if not subs:
         raise ValueError("no submissions given")
     if lesson is None:
         lesson = notebooks.infer_lesson(subs)
         if lesson is None:
             raise ValueError("none of the submissions says which lesson it is; pass --lesson NN")
-    official = notebooks.load_official(lesson, lessons_dir)
+    official = load_official(lesson, lessons_dir)
     for sub in subs:
         notebooks.choose(sub, lesson)
+    return subs, official
+
+
+def _output_folders(out: Path, clear: bool) -> tuple[Path, Path]:
+    """OUT/records and OUT/feedback, made if missing and emptied of earlier files unless resuming."""
     out.mkdir(parents=True, exist_ok=True)
     records_dir, feedback_dir = out / "records", out / "feedback"
     records_dir.mkdir(exist_ok=True)
     feedback_dir.mkdir(exist_ok=True)
-    if not resume:
+    if clear:
         _clear(records_dir, ".json")
         _clear(feedback_dir, ".md")
-    hints = {ex.id: ex.hint for ex in official.exercises}
+    return records_dir, feedback_dir
 
-    stems = _file_stems([sub.learner for sub in subs])
+
+Job = tuple[Submission, str, Path]
+"""One learner to grade: the submission, its fingerprint and the file its record goes to."""
+
+
+def _reuse_or_schedule(
+    subs: list[Submission],
+    official: OfficialLesson,
+    seed: int,
+    limits: Limits,
+    max_bytes: int,
+    records_dir: Path,
+    stems: dict[str, str],
+    resume: bool,
+) -> tuple[dict[str, dict], list[Job]]:
+    """The records an earlier run left whose fingerprint still matches (when resuming), and the
+    learners still to grade."""
     records: dict[str, dict] = {}
-    todo = []
+    todo: list[Job] = []
     for sub in subs:
         fingerprint = _fingerprint(sub, official, seed, limits, max_bytes)
         path = records_dir / f"{stems[sub.learner]}.json"
@@ -197,68 +269,75 @@ def grade(
             except (ValueError, OSError):
                 pass
         todo.append((sub, fingerprint, path))
-    reused = len(records)
+    return records, todo
 
-    def save(record: dict, path: Path) -> None:
-        report.write_atomic(path, report.dumps_json(record))
-        report.write_atomic(
-            feedback_dir / f"{stems[record['learner']]}.md", report.feedback_text(record, hints)
-        )
 
-    if todo:
-        grader = (
-            ExerciseGrader(official, seed, limits) if any(s.problem is None for s, _, _ in todo) else None
-        )
-        jobs = max(1, min(int(jobs), len(todo)))
-        pool: queue.Queue = queue.Queue()
-        needs_sandbox = sum(s.problem is None for s, _, _ in todo)
-        sandboxes = [Sandbox().start() for _ in range(min(jobs, needs_sandbox))]
+def _grade_in_parallel(
+    todo: list[Job],
+    official: OfficialLesson,
+    seed: int,
+    limits: Limits,
+    jobs: int,
+    save: Callable[[dict, Path], None],
+    progress: bool,
+) -> Iterator[dict]:
+    """Grade `todo` with `jobs` threads, each borrowing a sandbox from a shared pool (submissions
+    that cannot be read need none); yield each record as it is saved, in the order they finish."""
+    readable = sum(sub.problem is None for sub, _, _ in todo)
+    grader = ExerciseGrader(official, seed, limits) if readable else None
+    jobs = max(1, min(int(jobs), len(todo)))
+    pool: queue.Queue[Sandbox] = queue.Queue()
+    sandboxes = [Sandbox().start() for _ in range(min(jobs, readable))]
+    for box in sandboxes:
+        pool.put(box)
+
+    def work(sub: Submission, fingerprint: str, path: Path) -> dict:
+        if sub.problem is not None:
+            record = grade_one(sub, official, grader, None, fingerprint)
+        else:
+            box = pool.get()
+            try:
+                record = grade_one(sub, official, grader, box, fingerprint)
+            finally:
+                pool.put(box)
+        save(record, path)
+        return record
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"grading lesson {official.lesson}", unit="learner")
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as executor:
+            futures = [executor.submit(work, *item) for item in todo]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+                    if bar is not None:
+                        bar.update(1)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        if bar is not None:
+            bar.close()
         for box in sandboxes:
-            pool.put(box)
+            box.close()
 
-        def work(sub: Submission, fingerprint: str, path: Path) -> dict:
-            if sub.problem is not None:
-                record = grade_one(sub, official, grader, None, fingerprint)
-            else:
-                box = pool.get()
-                try:
-                    record = grade_one(sub, official, grader, box, fingerprint)
-                finally:
-                    pool.put(box)
-            save(record, path)
-            return record
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), desc=f"grading lesson {lesson}", unit="learner")
-        try:
-            with ThreadPoolExecutor(max_workers=jobs) as executor:
-                futures = [executor.submit(work, *item) for item in todo]
-                try:
-                    for future in as_completed(futures):
-                        record = future.result()
-                        records[record["learner"]] = record
-                        if bar is not None:
-                            bar.update(1)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-        finally:
-            if bar is not None:
-                bar.close()
-            for box in sandboxes:
-                box.close()
-
-    ordered = [records[k] for k in sorted(records)]
+def _write_class_files(
+    out: Path, ordered: list[dict], official: OfficialLesson, seed: int, limits: Limits, max_bytes: int
+) -> str:
+    """Write the gradebook CSV and the JSON with everything, from the records sorted by learner;
+    return the class summary."""
     names = [ex.name for ex in official.exercises]
     report.write_atomic(out / "gradebook.csv", report.gradebook_csv(ordered, names))
     public = [{k: v for k, v in r.items() if k not in ("fingerprint", "traceback")} for r in ordered]
-    summary = report.summary_text(ordered, lesson, seed, official.max_points)
+    summary = report.summary_text(ordered, official.lesson, seed, official.max_points)
     everything = {
-        "lesson": lesson,
+        "lesson": official.lesson,
         "seed": seed,
         "limits": asdict(limits),
         "max_bytes": max_bytes,
@@ -280,19 +359,11 @@ def grade(
         "summary": summary,
     }
     report.write_atomic(out / "grades.json", report.dumps_json(everything))
-    wall = time.perf_counter() - start
-    if echo is not None:
-        for warning in official.warnings:
-            echo(f"warning: {warning}")
-        echo(summary)
-        echo(
-            f"Wrote {out / 'gradebook.csv'}, {out / 'grades.json'} and {len(ordered)} feedback file(s) in "
-            f"{feedback_dir} ({len(todo)} graded now, {reused} kept from an earlier run, {wall:.1f} s)."
-        )
-    return GradeRun(lesson, seed, ordered, out, summary, wall, len(todo), reused, official.warnings)
+    return summary
 
 
-def _counts(exercise, seed: int) -> tuple[int, int]:
+def _counts(exercise: Exercise, seed: int) -> tuple[int, int]:
+    """How many public and hidden cases the exercise has."""
     import numpy as np
 
     return len(exercise.cases(0)), len(exercise.random_cases(np.random.default_rng(seed), exercise.n_random))
