@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from drawn_levels import make_level
 
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, act_single
 from mesalib.agents.objectives import CHESTS, KEYS, Objective
@@ -18,19 +19,6 @@ from mesalib.env.rules import MOVES, Action, Game, State, step
 
 # --------------------------------------------------------------------------------------------------
 # helpers
-
-
-def make_level(rows):
-    """A level from text: # wall, k key, c chest, g ghost chest, A agent, . floor."""
-    grid = np.array([list(r) for r in rows])
-    agent = np.argwhere(grid == "A")
-    return Level(
-        walls=grid == "#",
-        keys=grid == "k",
-        chests=grid == "c",
-        ghosts=grid == "g",
-        agent=tuple(int(v) for v in agent[0]) if len(agent) else (1, 1),
-    )
 
 
 def boards_of(level, held=0):

@@ -4,6 +4,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+from drawn_levels import make_level
 
 from mesalib.agents.heuristics import (
     UNREACHABLE,
@@ -18,7 +19,7 @@ from mesalib.agents.heuristics import (
 )
 from mesalib.agents.registry import POLICIES
 from mesalib.analysis.evaluate import evaluate
-from mesalib.env.levels import TEST, TRAIN, Boards, Level, LevelDistribution
+from mesalib.env.levels import TEST, TRAIN, Boards, LevelDistribution
 from mesalib.env.rules import MOVES, Action, Game
 
 EPISODES = 300
@@ -44,19 +45,6 @@ def python_bfs(walls, targets):
                 dist[rr, cc] = dist[r, c] + 1
                 queue.append((rr, cc))
     return dist
-
-
-def make_level(rows):
-    """A level from text: # wall, k key, c chest, g ghost chest, A agent, . floor."""
-    grid = np.array([list(r) for r in rows])
-    agent = np.argwhere(grid == "A")
-    return Level(
-        walls=grid == "#",
-        keys=grid == "k",
-        chests=grid == "c",
-        ghosts=grid == "g",
-        agent=tuple(int(v) for v in agent[0]) if len(agent) else (1, 1),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
