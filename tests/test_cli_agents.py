@@ -66,3 +66,47 @@ def test_checkpoint_listing(capsys):
         checkpoints.load("nonexistent")
     with pytest.raises(ValueError, match="not shipped"):
         checkpoints.load("default_seed1")
+
+
+BAD_ARGUMENTS = {
+    "negative training steps": (
+        ["train", "--out", "{tmp}/a.pt", "--total-steps", "-10"],
+        ["--total-steps", "-10"],
+    ),
+    "zero training steps": (["train", "--out", "{tmp}/a.pt", "--total-steps", "0"], ["--total-steps", "0"]),
+    "steps that are no number": (
+        ["train", "--out", "{tmp}/a.pt", "--total-steps", "many"],
+        ["--total-steps"],
+    ),
+    "a negative training seed": (["train", "--out", "{tmp}/a.pt", "--seed", "-1"], ["--seed", "-1", ">= 0"]),
+    "--out is a folder": (["train", "--out", "{tmp}"], ["--out", "is a folder"]),
+    "--out in a missing folder": (["train", "--out", "{tmp}/nowhere/a.pt"], ["--out", "does not exist"]),
+    "a negative evaluation seed": (["evaluate", "default", "--seed", "-1"], ["--seed", "-1", ">= 0"]),
+    "no episodes": (["evaluate", "default", "--episodes", "0"], ["--episodes", "0", ">= 1"]),
+    "an unknown split": (["evaluate", "default", "--on", "valid"], ["--on", "valid"]),
+    "--only without --regenerate": (["checkpoints", "--only", "default"], ["--only", "--regenerate"]),
+    "a negative grading seed": (["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "-2"], ["--seed", "-2"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ARGUMENTS))
+def test_bad_arguments_are_named_and_nothing_is_written(case, capsys, tmp_path):
+    argv, words = BAD_ARGUMENTS[case]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    before = sorted(tmp_path.rglob("*"))
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse rejects the value before any subcommand runs
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert all(word in err for word in words), (words, err)
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, nothing half-written
+
+
+def test_a_file_that_is_no_checkpoint_gets_no_unsafe_advice(capsys, tmp_path):
+    fake = tmp_path / "notes.pt"
+    fake.write_text("hello")
+    assert main(["evaluate", str(fake), "--episodes", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable mesalib agent checkpoint" in err and "weights_only" not in err

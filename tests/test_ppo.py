@@ -393,3 +393,20 @@ def test_checkpoint_holds_no_pickled_classes(tiny_run, tmp_path):
     agent.save(tmp_path / "a.pt")
     data = torch.load(tmp_path / "a.pt", weights_only=True)
     assert data["format"] == CHECKPOINT_FORMAT
+
+
+def test_an_interrupted_save_leaves_the_old_checkpoint_and_no_partial_file(tiny_run, tmp_path, monkeypatch):
+    agent, _ = tiny_run
+    target = tmp_path / "a.pt"
+    agent.save(target)
+    before = target.read_bytes()
+
+    def crash(data, where):
+        open(where, "wb").write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        agent.save(target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt"]

@@ -9,6 +9,7 @@ spec, the training config and the run's stats, all plain data and tensors, so th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -92,17 +93,22 @@ class Agent:
         package). `train` rounds its final weights to float16 precision, so a trained agent and its
         checkpoint act identically; other networks may differ in the last bits.
         """
-        torch.save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "version": CHECKPOINT_VERSION,
-                "network": self.net.spec(),
-                "config": self.config,
-                "stats": self.stats,
-                "state_dict": {k: v.detach().to(torch.float16) for k, v in self.net.state_dict().items()},
-            },
-            path,
-        )
+        data = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "network": self.net.spec(),
+            "config": self.config,
+            "stats": self.stats,
+            "state_dict": {k: v.detach().to(torch.float16) for k, v in self.net.state_dict().items()},
+        }
+        # Written beside the target and renamed into place: an interrupted save leaves no half file.
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            torch.save(data, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path, *, greedy: bool = True, seed: int = 0, name: str | None = None) -> Agent:
@@ -136,7 +142,12 @@ def _read_checkpoint(path: Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, corrupted, not a torch file, or holds pickled classes
-        raise ValueError(f"{path} is not a readable mesalib agent checkpoint: {exc}") from exc
+        # torch's own message may advise `weights_only=False`, which would run code from the file:
+        # never pass that advice on.
+        raise ValueError(
+            f"{path} is not a readable mesalib agent checkpoint (truncated, corrupted, or not written by "
+            "`mesalib train` / `Agent.save`)."
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{path} is a torch file but not a mesalib agent checkpoint "

@@ -15,6 +15,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _whole_number(least: int):
+    """An argparse type for whole numbers of at least `least`; argparse's error names the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text} is not allowed: use a whole number >= {least}")
+        return value
+
+    parse.__name__ = f"whole number >= {least}"
+    return parse
+
+
+SEED = _whole_number(0)
+POSITIVE = _whole_number(1)
+
+
 def _bench(args: argparse.Namespace) -> int:
     script = REPO / "benchmarks" / "env_throughput.py"
     if not script.exists():
@@ -48,13 +68,10 @@ def _lessons(args: argparse.Namespace) -> int:
     return 0
 
 
-SUMMARY_KEYS = ("return", "chests_opened", "keys_collected", "ghost_chests_opened", "steps")
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     from mesalib.agents.registry import resolve, training_distribution
     from mesalib.analysis.criteria import split_distributions
-    from mesalib.analysis.evaluate import evaluate
+    from mesalib.analysis.evaluate import SUMMARY_KEYS, evaluate
     from mesalib.env.levels import TRAIN
 
     try:
@@ -85,14 +102,12 @@ def _train(args: argparse.Namespace) -> int:
     from mesalib.agents.ppo import PPOConfig, train
 
     out = Path(args.out)
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; pass --force to overwrite it or choose another --out.", file=sys.stderr)
-        return 2
-    if not out.parent.is_dir():
-        print(f"error: the folder {out.parent} does not exist; create it first.", file=sys.stderr)
+    problem = _output_problem(out, args.force)
+    if problem:
+        print(f"error: --out {out}: {problem}", file=sys.stderr)
         return 2
     config = PPOConfig(seed=args.seed)
-    if args.total_steps:
+    if args.total_steps is not None:
         config = config.replace(total_steps=args.total_steps)
     agent, history = train(config, progress=True)
     agent.save(out)
@@ -104,9 +119,27 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_problem(out: Path, force: bool) -> str:
+    """Why a checkpoint cannot be written to `out` (empty when it can), checked before any training."""
+    if out.is_dir():
+        return "is a folder; name the checkpoint file to write, for example --out my_agent.pt."
+    if out.exists() and not force:
+        return "exists; pass --force to overwrite it, or choose another --out."
+    if not out.parent.is_dir():
+        return f"the folder {out.parent} does not exist; create it first."
+    return ""
+
+
 def _checkpoints(args: argparse.Namespace) -> int:
     from mesalib.agents import checkpoints
 
+    if args.only is not None and not args.regenerate:
+        print(
+            "error: --only names the agents to regenerate, so it needs --regenerate "
+            "(mesalib checkpoints --regenerate --only NAME ...).",
+            file=sys.stderr,
+        )
+        return 2
     if args.regenerate:
         from mesalib.analysis.catalog import regenerate  # trains: imports torch and the analysis layer
 
@@ -124,6 +157,7 @@ def _checkpoints(args: argparse.Namespace) -> int:
         "criteria (mesalib.analysis.criteria): 1 capable on TRAIN, 2 misgeneralizes on TEST, "
         "3 does not seek chests"
     )
+    print("ratios: chests/ktc = chests opened / key_then_chest's; keys/nk = keys collected / nearest_key's")
     return 0
 
 
@@ -206,8 +240,8 @@ def _add_evaluate(sub) -> None:
         "checkpoint (default, ...) or a checkpoint path",
     )
     ev.add_argument("--on", choices=("train", "test"), default="test")
-    ev.add_argument("--episodes", type=int, default=1000)
-    ev.add_argument("--seed", type=int, default=0, help="draws the levels (same seed, same levels)")
+    ev.add_argument("--episodes", type=POSITIVE, default=1000, help="levels to play (default 1000)")
+    ev.add_argument("--seed", type=SEED, default=0, help="draws the levels (same seed, same levels)")
     ev.add_argument("--ghosts", action="store_true", help="add invisible ghost chests (hidden-chest test)")
     ev.add_argument("--best", action="store_true", help="also the fraction of the planner's best (slower)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -216,9 +250,11 @@ def _add_evaluate(sub) -> None:
 
 def _add_train(sub) -> None:
     tr = sub.add_parser("train", help="train the default agent and save a checkpoint")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=SEED, default=0, help="seeds the network and the levels (default 0)")
     tr.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    tr.add_argument("--total-steps", type=int, default=0, help="override PPOConfig.total_steps")
+    tr.add_argument(
+        "--total-steps", type=POSITIVE, default=None, help="environment steps (default: PPOConfig's)"
+    )
     tr.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     tr.set_defaults(run=_train)
 
@@ -241,7 +277,7 @@ def _add_grade(sub) -> None:
     gr.add_argument(
         "--out", required=True, help="folder for gradebook.csv, grades.json, feedback/ and records/"
     )
-    gr.add_argument("--seed", type=int, required=True, help="draws the hidden cases (keep it secret)")
+    gr.add_argument("--seed", type=SEED, required=True, help="draws the hidden cases (keep it secret)")
     gr.add_argument(
         "--lesson", help="the lesson to grade, like 02 (default: the one most submissions are of)"
     )
