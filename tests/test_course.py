@@ -82,3 +82,42 @@ def test_every_lesson_opens_with_goals_and_time_and_ends_with_summary_questions_
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         for heading in ("## Summary", "## Discussion questions", "## Further reading"):
             assert heading in text, f"{path.name}: missing {heading}"
+
+
+def test_regenerating_never_erases_a_learners_work(tmp_path, capsys):
+    make_solution(tmp_path / "solutions" / "01_x.ipynb", "42")
+    sol = nbformat.read(tmp_path / "solutions" / "01_x.ipynb", as_version=4)
+    sol.cells[1].metadata["mesalib"] = {"exercise": "lesson01.f", "points": 1}
+    nbformat.write(sol, tmp_path / "solutions" / "01_x.ipynb")
+    assert main(["lessons", "--root", str(tmp_path)]) == 0
+    lesson_path = tmp_path / "lessons" / "01_x.ipynb"
+    lesson = nbformat.read(lesson_path, as_version=4)
+    lesson.cells[1].source = lesson.cells[1].source.replace(STUB, "return 41  # my own answer")
+    nbformat.write(lesson, lesson_path)
+    mine = lesson_path.read_text()
+    sol = nbformat.read(tmp_path / "solutions" / "01_x.ipynb", as_version=4)
+    sol.cells[0].source = "# the maintainer changed the text"
+    nbformat.write(sol, tmp_path / "solutions" / "01_x.ipynb")
+    capsys.readouterr()
+
+    assert main(["lessons", "--root", str(tmp_path)]) == 2  # refused: the learner's work is named
+    assert "lessons/01_x.ipynb" in capsys.readouterr().err and lesson_path.read_text() == mine
+    assert not (tmp_path / ".lesson-backups").exists()
+
+    assert main(["lessons", "--root", str(tmp_path), "--force"]) == 0  # replaced, with a backup first
+    (backup,) = (tmp_path / ".lesson-backups").iterdir()
+    assert backup.read_text() == mine
+    assert STUB in nbformat.read(lesson_path, as_version=4).cells[1].source
+
+
+def test_a_lesson_that_ran_counts_as_work_and_a_fresh_one_does_not(tmp_path):
+    from mesalib.teaching.lessons import worked_on
+
+    make_solution(tmp_path / "solutions" / "01_x.ipynb", "42")
+    main(["lessons", "--root", str(tmp_path)])
+    path = tmp_path / "lessons" / "01_x.ipynb"
+    assert not worked_on(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].execution_count = 3
+    nbformat.write(nb, path)
+    assert worked_on(path)

@@ -50,10 +50,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from mesalib.teaching.lessons import build_lessons
+    from mesalib.teaching.lessons import LearnerWork, build_lessons
 
     root = Path(args.root)
-    stale = build_lessons(root / "solutions", root / "lessons", check=args.check)
+    try:
+        stale = build_lessons(root / "solutions", root / "lessons", check=args.check, force=args.force)
+    except LearnerWork as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     orphans = [name for name in stale if not (root / "solutions" / name).exists()]
     for name in orphans:
         print(f"lessons/{name} has no solutions/{name}: delete it by hand if it is not wanted.")
@@ -229,6 +233,11 @@ def _add_lessons(sub) -> None:
     lessons = sub.add_parser("lessons", help="regenerate lessons/ from solutions/")
     lessons.add_argument("--check", action="store_true", help="only report stale lessons (exit 1)")
     lessons.add_argument("--root", default=".", help="the repository root (default: here)")
+    lessons.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace lessons holding a learner's work (a copy goes to .lesson-backups/ first)",
+    )
     lessons.set_defaults(run=_lessons)
 
 
