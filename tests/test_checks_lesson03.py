@@ -114,8 +114,7 @@ def test_best_visit_order_mutants_are_rejected():
 
 
 def test_best_visit_order_report_names_the_wrong_order(capsys):
-    with pytest.raises(checks.CheckFailed):
-        ORDER(make_search(budget_matters=False))
+    assert not ORDER(make_search(budget_matters=False)).ok
     out = capsys.readouterr().out
     assert "best score" in out or "best order" in out
     assert "Hint:" in out

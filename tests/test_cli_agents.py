@@ -86,6 +86,32 @@ BAD_ARGUMENTS = {
     "an unknown split": (["evaluate", "default", "--on", "valid"], ["--on", "valid"]),
     "--only without --regenerate": (["checkpoints", "--only", "default"], ["--only", "--regenerate"]),
     "a negative grading seed": (["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "-2"], ["--seed", "-2"]),
+    "no grading jobs": (
+        ["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--jobs", "0"],
+        ["--jobs", "0"],
+    ),
+    "a negative time limit": (
+        ["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--timeout", "-5"],
+        ["--timeout", "-5", "> 0"],
+    ),
+    "a time limit that is no number": (
+        ["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--timeout", "nan"],
+        ["--timeout", "nan"],
+    ),
+    "no memory": (["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--memory-mb", "0"], ["--memory-mb"]),
+    "a negative CPU limit": (
+        ["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--cpu-time", "-1"],
+        ["--cpu-time", ">= 0"],
+    ),
+    "no benchmark time": (["bench", "--seconds", "0"], ["--seconds", "0", "> 0"]),
+    "no benchmark repeats": (["bench", "--repeat", "0"], ["--repeat", "0", ">= 1"]),
+    "a lessons root without solutions": (["lessons", "--root", "{tmp}"], ["--root", "solutions/"]),
+    "a cell time limit of zero": (
+        ["check", "lessons/00_welcome.ipynb", "--timeout", "0"],
+        ["--timeout", "0"],
+    ),
+    "a missing notebook to check": (["check", "{tmp}/missing.ipynb"], ["NOTEBOOK", "does not exist"]),
+    "an unknown subcommand": (["teach"], ["invalid choice", "teach"]),
 }
 
 

@@ -31,8 +31,29 @@ def _whole_number(least: int):
     return parse
 
 
+def _seconds(least: float, strictly: bool):
+    """An argparse type for an amount (seconds, MiB) above `least` (or at least it, if not `strictly`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (value > least if strictly else value >= least) or value != value or value == float("inf"):
+            relation = ">" if strictly else ">="
+            raise argparse.ArgumentTypeError(
+                f"{text} is not allowed: use a finite number {relation} {least:g}"
+            )
+        return value
+
+    parse.__name__ = f"number {'>' if strictly else '>='} {least:g}"
+    return parse
+
+
 SEED = _whole_number(0)
 POSITIVE = _whole_number(1)
+POSITIVE_AMOUNT = _seconds(0, strictly=True)
+AMOUNT_OR_ZERO = _seconds(0, strictly=False)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -49,10 +70,46 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    paths = [Path(name) for name in args.notebooks]
+    for path in paths:
+        if not path.is_file() or path.suffix != ".ipynb":
+            what = (
+                "is a folder"
+                if path.is_dir()
+                else "does not exist"
+                if not path.exists()
+                else "is not a .ipynb file"
+            )
+            print(
+                f"error: NOTEBOOK {str(path)!r} {what}: give a lesson, e.g. lessons/02_heuristics.ipynb",
+                file=sys.stderr,
+            )
+            return 2
+    from mesalib.teaching.validate import check_notebook
+
+    all_ok = True
+    for path in paths:
+        print(
+            f"Checking {path} in a fresh kernel (every cell runs; saved outputs are ignored)...", flush=True
+        )
+        report = check_notebook(path, timeout=args.timeout, progress=not args.no_progress)
+        print(report.text())
+        all_ok &= report.ok
+    return 0 if all_ok else 1
+
+
 def _lessons(args: argparse.Namespace) -> int:
     from mesalib.teaching.lessons import LearnerWork, build_lessons
 
     root = Path(args.root)
+    if not (root / "solutions").is_dir():
+        print(
+            f"error: --root {args.root!r} has no solutions/ folder: give the course repository's root "
+            "(the folder holding solutions/ and lessons/).",
+            file=sys.stderr,
+        )
+        return 2
     try:
         stale = build_lessons(root / "solutions", root / "lessons", check=args.check, force=args.force)
     except LearnerWork as exc:
@@ -217,15 +274,36 @@ def _grade(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mesalib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_bench, _add_lessons, _add_evaluate, _add_train, _add_checkpoints, _add_grade):
+    for add in (
+        _add_check,
+        _add_bench,
+        _add_lessons,
+        _add_evaluate,
+        _add_train,
+        _add_checkpoints,
+        _add_grade,
+    ):
         add(sub)
     return parser
 
 
+def _add_check(sub) -> None:
+    ck = sub.add_parser(
+        "check",
+        help="validate a lesson: run it in a fresh kernel, report each exercise (passed, not done, failed)",
+    )
+    ck.add_argument(
+        "notebooks", nargs="+", metavar="NOTEBOOK", help="lesson notebooks, e.g. lessons/02_heuristics.ipynb"
+    )
+    ck.add_argument("--timeout", type=POSITIVE, default=600, help="seconds one cell may take (default 600)")
+    ck.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ck.set_defaults(run=_check)
+
+
 def _add_bench(sub) -> None:
     bench = sub.add_parser("bench", help="environment throughput against Minigrid (ratios)")
-    bench.add_argument("--seconds", type=float, default=1.0, help="measuring time per run")
-    bench.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported")
+    bench.add_argument("--seconds", type=POSITIVE_AMOUNT, default=1.0, help="measuring time per run")
+    bench.add_argument("--repeat", type=POSITIVE, default=3, help="runs per figure; the best is reported")
     bench.set_defaults(run=_bench)
 
 
@@ -290,16 +368,18 @@ def _add_grade(sub) -> None:
     gr.add_argument(
         "--lesson", help="the lesson to grade, like 02 (default: the one most submissions are of)"
     )
-    gr.add_argument("--jobs", type=int, default=2, help="learners graded at once (default 2)")
+    gr.add_argument("--jobs", type=POSITIVE, default=2, help="learners graded at once (default 2)")
     gr.add_argument(
-        "--timeout", type=float, default=20.0, help="wall-clock seconds per exercise (default 20)"
+        "--timeout", type=POSITIVE_AMOUNT, default=20.0, help="wall-clock seconds per exercise (default 20)"
     )
     gr.add_argument(
-        "--cpu-time", type=float, default=0.0, help="CPU seconds per exercise (default: --timeout)"
+        "--cpu-time", type=AMOUNT_OR_ZERO, default=0.0, help="CPU seconds per exercise (default: --timeout)"
     )
-    gr.add_argument("--memory-mb", type=int, default=1024, help="memory per exercise in MiB (default 1024)")
     gr.add_argument(
-        "--max-size-mb", type=float, default=20.0, help="larger notebooks are not read (default 20)"
+        "--memory-mb", type=POSITIVE, default=1024, help="memory per exercise in MiB (default 1024)"
+    )
+    gr.add_argument(
+        "--max-size-mb", type=POSITIVE_AMOUNT, default=20.0, help="larger notebooks are not read (default 20)"
     )
     gr.add_argument("--lessons-dir", help="the official lessons/ folder (default: the repository's)")
     gr.add_argument(

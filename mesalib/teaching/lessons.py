@@ -53,11 +53,17 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+OUTPUT_CHECK = "# NBVAL_CHECK_OUTPUT"
+"""Marks a solution cell whose printed numbers nbval compares. Lessons drop it: a learner's saved
+outputs must never make correct work fail validation (their checks fail cells instead)."""
+
+
 def lesson_from_solution(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     lesson = clean(nbformat.from_dict(solution))
     for i, cell in enumerate(lesson.cells):
         if cell.cell_type == "code":
-            cell.source = strip_solutions(cell.source, where=f"{name}, cell {i}")
+            source = strip_solutions(cell.source, where=f"{name}, cell {i}")
+            cell.source = "\n".join(line for line in source.split("\n") if line.strip() != OUTPUT_CHECK)
     return lesson
 
 

@@ -7,24 +7,49 @@ answers. In a notebook you call it on your function:
     from mesalib.teaching import checks
     checks.lesson02.distance_map(distance_map)
 
-It prints one line when every case passes; otherwise it shows the first failing case (input,
-expected, actual), a hint, and raises `CheckFailed`, so `pytest --nbval-lax` fails on an unfinished
-notebook. Cases and answers are plain data (numbers, strings, lists, NumPy arrays), which is what
-lets the grader run learners' code in a separate process and compare in its own.
+It prints one line when every case passes; otherwise the first failing case (input, expected,
+actual) and a hint. In JupyterLab a check never stops Run All: the lesson goes on with the library's
+version (`yours_or_reference`). While a notebook is being *validated* (`MESALIB_VALIDATE=1`, set by
+`mesalib check` and by the pytest plugin when nbval runs) the same check raises `CheckFailed` with the
+same details, so validation fails on unfinished or wrong work. Cases and answers are plain data
+(numbers, strings, lists, NumPy arrays), which is what lets the grader run learners' code in a
+separate process and compare in its own.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
+import json
+import os
 import pkgutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Case", "CheckFailed", "Exercise", "Outcome", "all_exercises", "same_array", "close_number"]
+__all__ = [
+    "Case",
+    "CheckFailed",
+    "Exercise",
+    "Outcome",
+    "all_exercises",
+    "same_array",
+    "close_number",
+    "validating",
+]
+
+VALIDATE = "MESALIB_VALIDATE"
+"""Environment variable: "1" while a notebook is validated, so that a failing check fails its cell."""
+RESULTS = "MESALIB_CHECK_RESULTS"
+"""Environment variable: a file where each check appends its outcome as a JSON line (`mesalib check`)."""
+
+
+def validating() -> bool:
+    """Whether this kernel runs under validation (nbval, `mesalib check`), where failing checks raise."""
+    return os.environ.get(VALIDATE) == "1"
 
 
 class CheckFailed(AssertionError):
@@ -41,16 +66,23 @@ class Case:
 
 @dataclass
 class Outcome:
-    """How a function did on an exercise's cases: `passed` of `total`, and the first failure's report."""
+    """How a function did on an exercise's cases: `passed` of `total`, and the first failure's report.
+    `not_done` marks the unchanged stub (it raised NotImplementedError)."""
 
     exercise: str
     passed: int
     total: int
     failure: str = ""
+    not_done: bool = False
 
     @property
     def ok(self) -> bool:
         return self.passed == self.total
+
+    @property
+    def status(self) -> str:
+        """ "passed", "not done" or "failed": what `mesalib check` reports for the exercise."""
+        return "passed" if self.ok else "not done" if self.not_done else "failed"
 
 
 def same_array(expected, actual) -> str | None:
@@ -74,7 +106,11 @@ def same_array(expected, actual) -> str | None:
         bad = act.astype(np.int64) != exp.astype(np.int64)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
-        detail = f" (first at index {where}: {act[where]!r} instead of {exp[where]!r})" if where else ""
+        detail = (
+            f" (first at index {where}: {act[where].item()!r} instead of {exp[where].item()!r})"
+            if where
+            else ""
+        )
         return f"{int(bad.sum())} of {bad.size} values differ{detail}"
     return None
 
@@ -149,8 +185,9 @@ class Exercise:
                     self.id,
                     0,
                     len(cases),
-                    "not implemented yet: replace the "
-                    "`raise NotImplementedError(...)` line with your code, then run this cell again.",
+                    "not done yet: replace the `raise NotImplementedError(...)` line with your code, "
+                    "then run this cell again.",
+                    not_done=True,
                 )
             except Exception as exc:
                 problem = f"raised {type(exc).__name__}: {exc}"
@@ -177,17 +214,42 @@ class Exercise:
             f"Case{label}:\n{_indent(self.show(case))}\n"
             f"Expected:\n{_indent(_show_value(self.expected(case)))}\n"
             f"Got:\n{_indent(_show_value(actual))}\n"
-            f"Problem: {problem}\nHint: {self.hint}"
+            f"{_wrap('Problem: ' + problem)}\n{_wrap('Hint: ' + self.hint)}"
         )
 
     def __call__(self, fn: Callable, seed: int = 0) -> Outcome:
-        """Check `fn` in a notebook: print a one-line success, or the first failure and raise CheckFailed."""
+        """Check `fn` in a notebook and print the verdict. It never stops a learner's Run All; under
+        validation (`validating()`) an unfinished or wrong answer raises CheckFailed with the details."""
         outcome = self.run(fn, seed)
+        _record(outcome)
         if outcome.ok:
             print(f"✓ {self.name}: all {outcome.total} cases pass.")
             return outcome
-        print(f"✗ {self.name}: {outcome.passed} of {outcome.total} cases pass.\n{outcome.failure}")
-        raise CheckFailed(f"{self.id}: {outcome.passed} of {outcome.total} cases pass (details above).")
+        if outcome.not_done:
+            verdict = outcome.failure
+        else:
+            verdict = f"{outcome.passed} of {outcome.total} cases pass.\n{outcome.failure}"
+        if validating():
+            raise CheckFailed(f"exercise {self.name} (lesson {self.lesson}): {verdict}")
+        mark = "·" if outcome.not_done else "✗"
+        goes_on = f"(The lesson goes on with the library's {self.name} until yours passes.)"
+        print(f"{mark} {self.name}: {verdict}\n{_wrap(goes_on)}")
+        return outcome
+
+
+def _record(outcome: Outcome) -> None:
+    """Append the outcome to the file named by MESALIB_CHECK_RESULTS, when `mesalib check` asks for it."""
+    path = os.environ.get(RESULTS)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(vars(outcome) | {"status": outcome.status}) + "\n")
+
+
+def _wrap(text: str, width: int = 88) -> str:
+    """Wrap prose at word boundaries (JupyterLab breaks long output lines mid-word)."""
+    return textwrap.fill(
+        text, width, break_long_words=False, break_on_hyphens=False, subsequent_indent="    "
+    )
 
 
 def _indent(text: str) -> str:
