@@ -130,8 +130,8 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
         done = terminated | truncated
         if done.any():
             infos["final_obs"] = np.full(self.num_envs, None, dtype=object)
-            for i in np.flatnonzero(done):
-                infos["final_obs"][i] = final_obs[i]
+            for i, last in zip(np.flatnonzero(done), final_obs):
+                infos["final_obs"][i] = last
             infos["_final_obs"] = done
             infos["final_info"] = self._infos(counters, mask=done)
             infos["_final_info"] = done

@@ -86,8 +86,8 @@ class VecChestsAndKeys:
 
         `info` maps each name in `rules.INFO_KEYS` to the running totals of the episode each game was
         in during this step, so for finished games they are that episode's results. With
-        `final_obs=True`, `info["final_obs"]` holds the last observation of each finished game
-        (rows of games that did not finish are zeros).
+        `final_obs=True`, `info["final_obs"]` holds the last observation of each finished game, one
+        row per game in `np.flatnonzero(terminated | truncated)` order (only those rows are gathered).
         """
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
@@ -136,17 +136,18 @@ class VecChestsAndKeys:
         info = {name: v.copy() for name, v in c.items()}
         done = np.flatnonzero(terminated | truncated)
         if final_obs:
-            info["final_obs"] = np.zeros((self.num_envs, *self.observation_shape), np.uint8)
-            info["final_obs"][done] = self.observe()[done]
+            info["final_obs"] = self.observe(done)
         if len(done):
             self.load(done, d.sample(self.rng, len(done)))
         return self.observe(), reward, terminated, truncated, info
 
-    def observe(self) -> np.ndarray:
-        """uint8 observations of shape (num_envs, *observation_shape)."""
+    def observe(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """uint8 observations of shape (num_envs, *observation_shape), or of the games in `rows` only."""
         if self.dist.view is None:
-            return self.planes.copy()
-        return self._windows[self._start + self._pos - self._corner]
+            return self.planes.copy() if rows is None else self.planes[rows]
+        if rows is None:
+            return self._windows[self._start + self._pos - self._corner]
+        return self._windows[self._start[rows] + self._pos[rows] - self._corner]
 
     def boards(self) -> Boards:
         """Every game's board as it is now (boolean copies), the form heuristic policies read."""
