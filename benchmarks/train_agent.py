@@ -87,6 +87,8 @@ def main(argv=None) -> int:
             f"({stats['steps_per_s'] / 1e3:.1f}k steps/s end to end, env {stats['env_time_share']:.0%} "
             f"of training time, {stats['threads']} torch threads)"
         )
+        shares = ", ".join(f"{part} {t / stats['wall_time_s']:.0%}" for part, t in stats["profile_s"].items())
+        print(f"  where the time went: {shares}")
         run = {"seed": seed, "stats": stats, "snapshots": []}
         for steps, seconds, snap in snapshots:
             report = misgeneralization_report(snap, cfg.dist, args.episodes, seed=args.eval_seed)

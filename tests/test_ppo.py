@@ -18,7 +18,7 @@ from mesalib.agents.heuristics import KeyThenChest
 from mesalib.agents.nets import CNNActorCritic, MLPActorCritic, make_network, sample_actions, use_threads
 from mesalib.agents.ppo import clipped_policy_loss, compute_gae, train
 from mesalib.agents.ppo_config import PPOConfig, dist_from_dict, dist_to_dict, matching_test
-from mesalib.agents.training_log import first_episode_metrics
+from mesalib.agents.training_log import PROFILE_PARTS, first_episode_metrics
 from mesalib.analysis.evaluate import evaluate
 from mesalib.env.levels import TEST, TRAIN, mix
 from mesalib.env.vecenv import VecChestsAndKeys
@@ -253,6 +253,10 @@ def test_history_has_metrics_and_speed(tiny_run):
         assert set(last[split]) >= {"return", "chests_opened", "keys_collected"}
     assert 0 < agent.stats["env_time_share"] < 1 and agent.stats["steps_per_s"] > 0
     assert last["env_steps"] >= 20_000
+    profile = agent.stats["profile_s"]  # where the run's wall time went, part by part
+    assert tuple(profile) == PROFILE_PARTS
+    assert all(profile[part] > 0 for part in ("inference", "env", "update", "eval"))
+    assert abs(sum(profile.values()) - agent.stats["wall_time_s"]) < 1e-6
 
 
 def test_periodic_eval_and_callback_stop():

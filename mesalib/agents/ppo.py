@@ -121,7 +121,7 @@ def collect_rollout(
     net.eval()
     for t in range(rollout.obs.shape[0]):
         rollout.obs[t] = obs
-        with torch.no_grad():
+        with torch.no_grad(), clock.measure("inference"):
             logits, value = net(obs)
             action = sample_actions(logits, gen)
             rollout.logp[t] = F.log_softmax(logits, dim=-1).gather(1, action[:, None]).squeeze(1)
@@ -336,14 +336,15 @@ def _train(cfg: PPOConfig, progress: bool, callback, agent: Agent) -> tuple[Agen
         anneal_learning_rate(optimizer, cfg, update_number)
         # 1. collect a rollout
         obs = collect_rollout(net, env, obs, rollout, gen, episodes, clock)
-        # 2. compute advantages, bootstrapping from the value of the observation after the last step
-        with torch.no_grad():
-            last_value = net(obs)[1]
-        advantages, returns = compute_gae(
-            rollout.rewards, rollout.values, rollout.dones, last_value, cfg.gamma, cfg.gae_lambda
-        )
-        # 3. update the network
-        losses = update(net, optimizer, Batch.of(rollout, advantages, returns), cfg, gen)
+        with clock.measure("update"):
+            # 2. compute advantages, bootstrapping from the value of the observation after the last step
+            with torch.no_grad():
+                last_value = net(obs)[1]
+            advantages, returns = compute_gae(
+                rollout.rewards, rollout.values, rollout.dones, last_value, cfg.gamma, cfg.gae_lambda
+            )
+            # 3. update the network
+            losses = update(net, optimizer, Batch.of(rollout, advantages, returns), cfg, gen)
         # 4. log
         record = training_record(
             update_number, update_number * cfg.batch_size, episodes.means(), losses, clock

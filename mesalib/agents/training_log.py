@@ -82,13 +82,18 @@ def evaluate_greedy(agent: Agent, cfg: PPOConfig) -> dict[str, dict[str, float]]
     return out
 
 
+PROFILE_PARTS = ("inference", "env", "update", "eval", "other")
+"""Where a training second goes: the policy choosing actions in the rollout, the environment, the PPO
+update (advantages, forward, backward, optimiser), the periodic evaluation, and everything else."""
+
+
 class Stopwatch:
     """Wall and CPU time since it was made, and the wall time spent inside `measure(name)` blocks."""
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.cpu_start = time.process_time()
-        self.spent = {"env": 0.0, "eval": 0.0}
+        self.spent = dict.fromkeys(PROFILE_PARTS[:-1], 0.0)
 
     @contextmanager
     def measure(self, name: str) -> Iterator[None]:
@@ -130,6 +135,7 @@ def run_stats(clock: Stopwatch, env_steps: int, threads: int) -> dict[str, float
         "env_time_s": clock.spent["env"],
         "env_time_share": clock.spent["env"] / wall,
         "eval_time_s": clock.spent["eval"],
+        "profile_s": clock.spent | {"other": wall - sum(clock.spent.values())},
         "env_steps": env_steps,
         "steps_per_s": env_steps / wall,
         "threads": threads,
