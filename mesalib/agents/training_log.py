@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def training_record(
     }
 
 
-def run_stats(clock: Stopwatch, env_steps: int, threads: int) -> dict[str, float]:
+def run_stats(clock: Stopwatch, env_steps: int, threads: int) -> dict[str, Any]:
     """The run's totals, kept in `Agent.stats` (and in its checkpoint)."""
     wall = clock.elapsed()
     return {
