@@ -1,7 +1,8 @@
-"""Tests for the figures (mesalib.drawing: plots, fields, replay, style) and the numbers they show
-(mesalib.analysis: robustness, choices, episodes)."""
+"""Tests for the figures (mesalib.drawing: plots, fields, grids, replay, style), the numbers they show
+(mesalib.analysis: robustness, choices, episodes), and what lesson 02 prints about them."""
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -15,7 +16,7 @@ from PIL import Image
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
 from mesalib.analysis import choices, episodes, robustness
 from mesalib.analysis.evaluate import evaluate_levels
-from mesalib.drawing import fields, plots, replay, style
+from mesalib.drawing import fields, grids, plots, render, replay, style
 from mesalib.env.levels import TEST, TRAIN, Level
 from mesalib.env.rules import Action
 
@@ -236,3 +237,165 @@ def test_plot_history_on_a_single_axes_and_bad_metric():
     assert axes == [ax] and len(ax.get_legend().get_texts()) == 6
     with pytest.raises(ValueError, match="metric"):
         plots.plot_history(fake_history(), metrics=("loss",))
+
+
+# ------------------------------------------------------------------------------------------------
+# Numbers on grids: legible at the size a learner sees them, nothing drawn over anything else
+
+
+def drawn_texts(fig) -> list:
+    """The texts the figure draws: titles, axis and tick labels, texts on the axes, legends."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    texts = list(fig.texts)  # the suptitle is one of them
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += ax.get_xticklabels() + ax.get_yticklabels()
+    for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        texts += legend.get_texts()
+    unique = list({id(t): t for t in texts}.values())
+    return [t for t in unique if isinstance(t, Text) and t.get_visible() and t.get_text().strip()]
+
+
+def overlap(a, b, slack: float = 0.5) -> bool:
+    """Two display-space boxes share more than `slack` pixels each way."""
+    return a.x0 < b.x1 - slack and b.x0 < a.x1 - slack and a.y0 < b.y1 - slack and b.y0 < a.y1 - slack
+
+
+def overlapping_texts(fig) -> list[tuple[str, str]]:
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(fig)]
+    return [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1 :] if overlap(box, other)]
+
+
+def legend_clashes(legend) -> list[tuple[str, str]]:
+    """(handle's label, text) for every legend swatch that covers a label, its own or another's."""
+    renderer = legend.figure.canvas.get_renderer()
+    texts = legend.get_texts()
+    return [
+        (own.get_text(), text.get_text())
+        for handle, own in zip(legend.legend_handles, texts)
+        for text in texts
+        if overlap(handle.get_window_extent(renderer), text.get_window_extent(renderer))
+    ]
+
+
+def random_values(level: Level, seed: int = 0) -> np.ndarray:
+    values = np.random.default_rng(seed).uniform(0.8, 1.95, level.walls.shape)
+    values[level.walls] = np.nan
+    return values
+
+
+def test_value_maps_numbers_are_legible_and_legend_swatches_clear_of_labels():
+    level = episodes.level_for(TRAIN, 3)
+    maps = {"default agent": random_values(level, 0), "inventory agent": random_values(level, 1)}
+    peaks = {name: np.isfinite(v) & (v > 1.8) for name, v in maps.items()}
+    fig = grids.value_maps(maps, level, peaks=peaks)
+    fig.suptitle("V after stepping onto each cell (framed: local maxima)")
+    numbers = [t for ax in fig.axes for t in ax.texts]
+    assert len(numbers) == 2 * np.isfinite(maps["default agent"]).sum()
+    assert {t.get_text() for t in numbers} >= {f"{v:.2f}" for v in maps["default agent"][~level.walls]}
+    assert style.small_texts(fig) == []
+    assert (
+        min(style.shown_text_px(t, fig, style.display_scale(fig)) for t in numbers[:3]) >= style.MIN_TEXT_PX
+    )
+    assert overlapping_texts(fig) == []
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][-1] == "local maximum"
+    assert legend_clashes(legend) == []
+    assert len(fig.axes[0].collections[-1].get_paths()) == peaks["default agent"].sum()  # the frames
+
+
+def test_heatmaps_numbers_are_legible_and_nothing_overlaps():
+    grid = np.where(np.tri(5, dtype=bool)[::-1], np.linspace(-1, 1, 25).reshape(5, 5), np.nan)
+    titles = [
+        "default agent\n(0 or 1 key: it cannot tell)",
+        "inventory, 0 keys",
+        "inventory, 1 key",
+        "b",
+        "c",
+    ]
+    fig = grids.heatmaps(
+        {t: grid for t in titles}, label="P(to chest) - P(to key)", xlabel="chest distance", ylabel="key"
+    )
+    numbers = [t for ax in fig.axes for t in ax.texts]
+    assert len(numbers) == 5 * np.isfinite(grid).sum() and numbers[0].get_text() == f"{grid[0, 0]:+.1f}"
+    assert style.small_texts(fig) == []
+    assert overlapping_texts(fig) == []
+    assert sum(ax.get_visible() for ax in fig.axes) == 5 + 1  # five panels and the colour bar
+
+
+def test_the_legibility_checks_catch_the_old_pictures():
+    """The lessons' old figures: lesson 06's five heat maps in one row 16 inches wide with 8 pt numbers,
+    lesson 09's value maps with 6.5 pt numbers and a 27 pt legend swatch. The checks above reject them."""
+    grid = np.linspace(-1, 1, 25).reshape(5, 5)
+    fig, axes = plt.subplots(1, 5, figsize=(16, 3.9), layout="constrained")
+    for ax in axes:
+        ax.imshow(grid, cmap="PuOr_r")
+        for (i, j), v in np.ndenumerate(grid):
+            ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8)
+    assert {text for text, _ in style.small_texts(fig)} >= {"+1.0", "-1.0"}  # about 6 px on screen
+
+    level = episodes.level_for(TRAIN, 3)
+    values = random_values(level)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), layout="constrained")
+    for ax in axes:
+        render.draw(ax, level, title="default agent: V after stepping onto each cell")
+        for r, c in np.argwhere(~np.isnan(values)):
+            ax.text(c, r + 0.33, f"{values[r, c]:.2f}", ha="center", va="center", fontsize=6.5)
+        ax.plot(
+            [1],
+            [1],
+            linestyle="none",
+            marker="s",
+            markersize=27,
+            markerfacecolor="none",
+            label="local maximum",
+        )
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(
+            handles=ax.get_legend().legend_handles + handles[-1:], loc="upper left", bbox_to_anchor=(1.02, 1)
+        )
+    assert {text for text, _ in style.small_texts(fig)} >= {f"{v:.2f}" for v in values[~level.walls]}
+    assert ("local maximum", "local maximum") in legend_clashes(axes[0].get_legend())
+
+
+# ------------------------------------------------------------------------------------------------
+# What lesson 02 prints about the learner's policies
+
+
+def lesson02_output(tmp_path, monkeypatch, capsys, learner: bool) -> str:
+    """Run lesson 02's code cells (the learner's version, with stubs, or the solution) in one namespace,
+    on 10 levels per split instead of 500, and return what they printed. Check cells and widgets are left
+    out: this is about what the lesson prints when the cells after them use `yours_or_reference`."""
+    import nbformat
+
+    from mesalib.teaching.lessons import strip_solutions
+
+    monkeypatch.chdir(tmp_path)
+    nb = nbformat.read(Path(__file__).parents[1] / "solutions" / "02_heuristics.ipynb", as_version=4)
+    namespace: dict = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "_ = checks." in cell.source or "widgets." in cell.source:
+            continue
+        source = strip_solutions(cell.source) if learner else cell.source
+        exec(
+            compile(source.replace("EPISODES, SEED = 500, 0", "EPISODES, SEED = 10, 0"), "cell", "exec"),
+            namespace,
+        )
+    plt.close("all")
+    return capsys.readouterr().out
+
+
+def test_lesson02_says_when_it_compares_the_librarys_policy_with_itself(tmp_path, monkeypatch, capsys):
+    learner = lesson02_output(tmp_path, monkeypatch, capsys, learner=True)
+    assert "plays like" not in learner  # no "True" for a comparison of the library with itself
+    for mine, library in (("my_nearest_key", "nearest_key"), ("my_key_then_chest", "key_then_chest")):
+        assert f"{mine} vs {library}: skipped, your {library} is not done yet" in learner
+    solved = lesson02_output(tmp_path, monkeypatch, capsys, learner=False)
+    assert "my_nearest_key plays like nearest_key on all 20 levels: True" in solved
+    assert "my_key_then_chest plays like key_then_chest on all 20 levels: True" in solved
+    assert "skipped" not in solved

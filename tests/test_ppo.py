@@ -414,3 +414,34 @@ def test_an_interrupted_save_leaves_the_old_checkpoint_and_no_partial_file(tiny_
         agent.save(target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt"]
+
+
+def test_the_course_adam_is_torch_adam_bit_for_bit_and_imports_no_compiler():
+    """`agents.adam.Adam` exists only to skip TorchDynamo's import; it must give torch's exact numbers."""
+    from mesalib.agents.adam import Adam
+
+    torch.manual_seed(3)
+    nets = [make_network("mlp", TRAIN.observation_shape, 16) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    ours, theirs = (
+        Adam(nets[0].parameters(), lr=3e-3, eps=1e-5),
+        torch.optim.Adam(nets[1].parameters(), lr=3e-3, eps=1e-5),
+    )
+    obs = torch.from_numpy(VecChestsAndKeys(TRAIN, 32, seed=0).observe())
+    for step in range(6):
+        for net, opt in zip(nets, (ours, theirs)):
+            opt.zero_grad()
+            logits, value = net(obs)
+            (logits.logsumexp(-1).mean() + value.pow(2).mean()).backward()
+            opt.step()
+        ours.lr = 3e-3 * (1 - step / 6)  # a schedule, as `anneal_learning_rate` does
+        for group in theirs.param_groups:
+            group["lr"] = ours.lr
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        assert torch.equal(a, b)
+    script = (
+        "import sys, torch; from mesalib.agents.adam import Adam; p = torch.zeros(3, requires_grad=True); "
+        "opt = Adam([p], lr=0.1); p.sum().backward(); opt.step(); print('torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

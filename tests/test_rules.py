@@ -4,6 +4,8 @@ Pictures: '#' wall, '.' floor, 'k' key, 'c' chest, 'g' ghost chest, 'A' the agen
 agent standing on a (shut) chest or ghost chest.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -303,3 +305,12 @@ def test_states_are_plain_immutable_values():
     with pytest.raises(ValueError, match="read-only"):
         state.walls[1, 1] = True
     assert set(INFO_KEYS) <= set(State._fields)  # the running totals are fields of the state
+
+
+def test_the_rules_source_fits_a_notebook_output_line():
+    """Lesson 01 prints this module's source; JupyterLab wraps output lines mid-word past ~100 characters."""
+    import mesalib.env.rules as rules_module
+
+    source = Path(rules_module.__file__).read_text(encoding="utf-8").splitlines()
+    long_lines = [n for n, line in enumerate(source, 1) if len(line) > 100]
+    assert long_lines == [], f"mesalib/env/rules.py lines over 100 characters: {long_lines}"

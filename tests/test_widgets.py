@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import ipywidgets as W
 import numpy as np
 import pytest
 from PIL import Image
@@ -125,11 +126,69 @@ def test_replay_slider_and_player_redraw_frames():
     assert "step 0 /" in r.status.value
     r.slider.value = 1
     assert r.image.value != first and "step 1 /" in r.status.value and "action" in r.status_text()
-    r.player.value = ep.steps  # play/pause drives the slider (kernel-side link)
+    r.player.value = ep.steps  # play/pause drives the slider
     assert r.t == ep.steps and "ended" in r.status_text()
     r.show(0)
     assert r.image.value == first  # cached frame, same picture
     assert widgets.replay(NearestKey(), SHORT, seed=3).image.value == first
+
+
+class Browser:
+    """What the browser shows of a scrubber, updated message by message as the kernel sends them
+    (`Widget._send` recorded), so that a test sees every intermediate state a learner could see."""
+
+    def __init__(self, scrubber, monkeypatch):
+        self.scrubber = scrubber
+        self.number, self.picture = scrubber.slider.value, scrubber.image.value
+        self.status = scrubber.status.value
+        self.disagreements: list[str] = []
+        monkeypatch.setattr(
+            W.Widget, "_send", lambda widget, msg, buffers=None: self.receive(widget, msg, buffers)
+        )
+
+    def receive(self, widget, msg, buffers) -> None:
+        if msg.get("method") != "update":  # an echo of what the browser itself sent changes nothing
+            return
+        state = msg.get("state", {})
+        if widget is self.scrubber.image and ["value"] in msg.get("buffer_paths", []):
+            self.picture = bytes(buffers[msg["buffer_paths"].index(["value"])])  # bytes travel as buffers
+        elif widget is self.scrubber.status and "value" in state:
+            self.status = state["value"]
+        elif widget is self.scrubber.slider and "value" in state:
+            self.number = state["value"]
+            self.check(f"when the slider showed {self.number}")
+
+    def check(self, when: str) -> None:
+        """The picture and the status line are those of the step the slider's number says."""
+        if self.picture != self.scrubber.png(self.number) or f"step {self.number} /" not in self.status:
+            self.disagreements.append(when)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: widgets.replay("nearest_key", SHORT, seed=3),
+        lambda: widgets.compare(["nearest_key", "key_then_chest"], SHORT, seed=3),
+    ],
+    ids=["replay", "compare"],
+)
+def test_the_slider_number_never_runs_ahead_of_the_picture(make, monkeypatch):
+    scrubber = make()
+    last = scrubber.slider.max
+    assert last >= 3
+    browser = Browser(scrubber, monkeypatch)
+    for t in range(1, last + 1):  # play: the browser's Play widget counts up, the kernel follows
+        scrubber.player.set_state({"value": t})
+        browser.check(f"after play reached {t}")
+    for t in (0, last, 1):  # a learner drags the slider (the browser shows the number at once)
+        scrubber.slider.set_state({"value": t})
+        browser.number = t
+        browser.check(f"after dragging to {t}")
+    for t in (2, 0):  # code (and the step buttons) move it
+        scrubber.show(t)
+        browser.check(f"after show({t})")
+    assert browser.disagreements == []
+    assert scrubber.t == scrubber.slider.value == scrubber.player.value == 0
 
 
 def test_replay_of_an_untrained_torch_agent():

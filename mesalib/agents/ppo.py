@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from mesalib.agents.adam import Adam
 from mesalib.agents.agent import Agent
 from mesalib.agents.nets import ActorCritic, make_network, sample_actions, use_threads
 
@@ -246,7 +247,7 @@ def ppo_loss(net: ActorCritic, mb: Batch, cfg: PPOConfig) -> tuple[torch.Tensor,
 
 
 def update(
-    net: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch, cfg: PPOConfig, gen: torch.Generator
+    net: ActorCritic, optimizer: Adam, batch: Batch, cfg: PPOConfig, gen: torch.Generator
 ) -> dict[str, float]:
     """`cfg.epochs` passes over the batch, each in `cfg.minibatches` shuffled minibatches, one gradient
     step (clipped to `cfg.max_grad_norm`) per minibatch. Returns the diagnostics' means."""
@@ -261,7 +262,7 @@ def update(
                 batch.obs[idx], batch.actions[idx], batch.logp[idx], batch.advantages[idx], batch.returns[idx]
             )
             loss, diagnostics = ppo_loss(net, mb, cfg)
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
             optimizer.step()
@@ -270,11 +271,10 @@ def update(
     return {k: v / (cfg.epochs * cfg.minibatches) for k, v in sums.items()}
 
 
-def anneal_learning_rate(optimizer: torch.optim.Optimizer, cfg: PPOConfig, update_number: int) -> None:
+def anneal_learning_rate(optimizer: Adam, cfg: PPOConfig, update_number: int) -> None:
     """With `cfg.anneal_lr`, decay the learning rate linearly from `cfg.lr` (update 1) towards zero."""
     if cfg.anneal_lr:
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.lr * (1.0 - (update_number - 1) / cfg.num_updates)
+        optimizer.lr = cfg.lr * (1.0 - (update_number - 1) / cfg.num_updates)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ def _train(cfg: PPOConfig, progress: bool, callback, agent: Agent) -> tuple[Agen
             f"makes {env.observation_shape}; use a distribution with the same view and planes."
         )
     agent.config = cfg.to_dict()
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-5)
+    optimizer = Adam(net.parameters(), lr=cfg.lr, eps=1e-5)
     rollout = Rollout.empty(cfg.num_steps, cfg.num_envs, env.observation_shape)
     episodes = EpisodeLog(cfg.num_envs)
     history: list[dict] = []

@@ -37,6 +37,49 @@ SPLIT_STYLE = {
 
 ARROW_COLOR = "#000000"
 
+INLINE_DPI = 100
+"""Pixels per inch of a figure shown inline in Jupyter: matplotlib's `figure.dpi`, which the inline
+backend keeps."""
+
+NOTEBOOK_WIDTH_PX = 900
+"""The width of a notebook's output area on a laptop (a window 1280 px wide with JupyterLab's file
+browser open). A figure wider than this is shrunk to fit, and its text with it, so a figure meant to
+be read at its true size is at most `NOTEBOOK_WIDTH_PX / INLINE_DPI` = 9 inches wide."""
+
+MIN_TEXT_PX = 11.0
+"""The smallest font size, in screen pixels, of any text a figure shows: 8 pt at `INLINE_DPI` shown at
+its true size (matplotlib's own "small" is 8.3 pt). Its digits are about 8 px tall; smaller ones
+cannot be read without zooming."""
+
+CELL_NUMBER_PT = 9.0
+"""The font size of a number written in a grid cell, for figures at most 9 inches wide: 12.5 px,
+about JupyterLab's own output text (13 px)."""
+
+
+def display_scale(fig: Figure) -> float:
+    """How much the inline display shrinks `fig`: 1 while its tight bounding box (what the inline
+    backend shows) fits in `NOTEBOOK_WIDTH_PX`, less for a wider figure. Draw the figure first."""
+    width_px = fig.get_tightbbox().width * INLINE_DPI
+    return min(1.0, NOTEBOOK_WIDTH_PX / width_px)
+
+
+def shown_text_px(text, fig: Figure, scale: float | None = None) -> float:
+    """The font size of a matplotlib Text in screen pixels, as a learner sees `fig` inline: its size
+    in points at `INLINE_DPI`, times `display_scale(fig)` (pass `scale` to reuse it)."""
+    return text.get_fontsize() * INLINE_DPI / 72 * (display_scale(fig) if scale is None else scale)
+
+
+def small_texts(fig: Figure) -> list[tuple[str, float]]:
+    """(text, shown size in px) of every visible, non-empty text of `fig` smaller than `MIN_TEXT_PX`:
+    the ones a learner cannot read. Draws the figure first."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    scale = display_scale(fig)
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    sizes = [(t.get_text(), shown_text_px(t, fig, scale)) for t in texts]
+    return [(s, px) for s, px in sizes if px < MIN_TEXT_PX]
+
 
 def new_figure(figsize=(6, 4)) -> Figure:
     """A matplotlib Figure that pyplot does not track (it never pops up by itself in a notebook)."""

@@ -67,7 +67,7 @@ def draw(
     if show_ghosts:
         _draw_ghost_chests(ax, _cells(level.ghosts))
     _draw_agent(ax, level.agent)
-    handles = _legend_handles(show_ghosts)
+    handles = legend_handles(show_ghosts)
     if trajectory is not None and len(trajectory) > 0:
         handles += _draw_trajectory(ax, np.asarray(trajectory, dtype=float).reshape(-1, 2))
     legend_beside(ax, handles)
@@ -176,7 +176,7 @@ def _draw_agent(ax, agent: tuple[int, int]) -> None:
     ax.add_patch(highlight)
 
 
-def _legend_handles(show_ghosts: bool) -> list:
+def legend_handles(show_ghosts: bool = False) -> list:
     """Legend entries that look like the sprites: wall, key, chest, agent (and ghost chest)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch

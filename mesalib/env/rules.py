@@ -10,10 +10,10 @@
   key rule but use no key and give no reward; we only count them.
 
 The rules are pure functions over a frozen `State`: `step(state, action, dist)` returns a new state,
-`observe(state, dist)` what the agent sees; `arrive` (what happens on the cell the agent stands on) and
-`can_still_open` (the end of the game) are the two rules they share with the planner's simulation.
-`Game` plays one episode with them. The batched NumPy core in `vecenv.py` must agree with this file
-exactly; a test checks it does.
+`observe(state, dist)` what the agent sees; `arrive` (what happens on the cell the agent stands on)
+and `can_still_open` (the end of the game) are the two rules they share with the planner's
+simulation. `Game` plays one episode with them. The batched NumPy core in `vecenv.py` must agree
+with this file exactly; a test checks it does.
 """
 
 from __future__ import annotations
@@ -42,14 +42,23 @@ MOVES: dict[int, tuple[int, int]] = {
 """The move table: each `Action` (an int) to its (d_row, d_col)."""
 
 DELTAS = np.array([MOVES[a] for a in Action])
-"""The move table as an array, for code that moves many agents: row `a` is action `a`'s (d_row, d_col)."""
+"""The move table as an array, for code that moves many agents: row `a` is action `a`'s
+(d_row, d_col)."""
 
 # Observation planes, in order. Planes 4, 5, ... (if any) show the inventory.
 WALL, KEY, CHEST, AGENT = 0, 1, 2, 3
 PLANE_NAMES = ("walls", "keys", "chests", "agent")
 
-INFO_KEYS = ("keys_collected", "chests_opened", "ghost_chests_opened", "keys_held", "wall_bumps", "steps")
-"""The running totals of an episode (fields of `State`), as every environment reports them in `info`."""
+INFO_KEYS = (
+    "keys_collected",
+    "chests_opened",
+    "ghost_chests_opened",
+    "keys_held",
+    "wall_bumps",
+    "steps",
+)
+"""The running totals of an episode (fields of `State`), as every environment reports them in
+`info`."""
 
 Cell = tuple[int, int]
 """(row, col), row 0 at the top."""
@@ -59,8 +68,8 @@ class State(NamedTuple):
     """Everything about one game at one moment. A named tuple, so immutable: the rules return a new
     state, never change one.
 
-    Items are sets of cells; items already used are gone from them. The walls (a read-only array) are
-    shared by every state of a game; compare states of one game only.
+    Items are sets of cells; items already used are gone from them. The walls (a read-only array)
+    are shared by every state of a game; compare states of one game only.
     """
 
     walls: np.ndarray
@@ -82,11 +91,17 @@ class State(NamedTuple):
         walls.flags.writeable = False  # shared by every later state of the game
         agent = (int(level.agent[0]), int(level.agent[1]))
         return State(
-            walls, _cells(level.keys), _cells(level.chests), _cells(level.ghosts), agent, int(keys_held)
+            walls,
+            _cells(level.keys),
+            _cells(level.chests),
+            _cells(level.ghosts),
+            agent,
+            int(keys_held),
         )
 
     def can_open_more(self) -> bool:
-        """Whether some chest could still be opened: a chest is left, and a key is held or lying around."""
+        """Whether some chest could still be opened: a chest is left, and a key is held or lying
+        around."""
         return bool(can_still_open(len(self.chests), self.keys_held, len(self.keys)))
 
     def info(self) -> dict[str, int]:
@@ -98,17 +113,21 @@ class State(NamedTuple):
         shape = self.walls.shape
         ghosts = _mask(self.ghosts, shape)
         return Level(
-            self.walls.copy(), _mask(self.keys, shape), _mask(self.chests, shape), ghosts, self.agent
+            self.walls.copy(),
+            _mask(self.keys, shape),
+            _mask(self.chests, shape),
+            ghosts,
+            self.agent,
         )
 
 
 def arrive(keys_held: int, key: bool, chest: bool, ghost: bool) -> tuple[int, bool, bool, bool]:
     """The rule for the cell the agent stands on after its move, given what lies there.
 
-    A key is picked up; then a chest is opened if a key is held, using that key up; then a ghost chest
-    likewise, but it uses no key. Returns (keys held afterwards, key picked up, chest opened, ghost
-    chest opened). `step` applies it to the cell the agent moved to, the planner's search to every
-    item on its paths.
+    A key is picked up; then a chest is opened if a key is held, using that key up; then a ghost
+    chest likewise, but it uses no key. Returns (keys held afterwards, key picked up, chest opened,
+    ghost chest opened). `step` applies it to the cell the agent moved to, the planner's search to
+    every item on its paths.
 
     >>> arrive(0, key=False, chest=True, ghost=False)  # no key: the chest stays shut
     (0, False, False, False)
@@ -122,15 +141,19 @@ def arrive(keys_held: int, key: bool, chest: bool, ghost: bool) -> tuple[int, bo
 
 
 def can_still_open(chests_left, keys_held, keys_left):
-    """The end-of-game rule: a chest can still be opened when one is left, and a key is held or lying
-    on the board. The episode is terminated when this is False.
+    """The end-of-game rule: a chest can still be opened when one is left, and a key is held or
+    lying on the board. The episode is terminated when this is False.
 
     Numbers give a bool, arrays of numbers (one per game) a bool array: `&` and `|` work on both.
     """
     return (chests_left > 0) & ((keys_held > 0) | (keys_left > 0))
 
 
-def step(state: State, action: int, dist: LevelDistribution | Mixture) -> tuple[State, float, bool, bool]:
+def step(
+    state: State,
+    action: int,
+    dist: LevelDistribution | Mixture,
+) -> tuple[State, float, bool, bool]:
     """One move by the rules: (the new state, reward, terminated, truncated); `state` is unchanged.
 
     `dist` gives the step limit and the penalties (both zero in `TRAIN` and `TEST`).
@@ -169,17 +192,23 @@ def observe(state: State, dist: LevelDistribution | Mixture) -> np.ndarray:
     """What the agent sees: uint8 planes (walls, keys, chests, agent, inventory...) of shape
     `dist.observation_shape`.
 
-    With a view, the window of side `dist.view` centred on the agent: the planes are padded with walls
-    by half a window, so that cells beyond the grid show as walls, and the window is cut out of them
-    (a view into a fresh array, yours to keep or change). Without a view (`None`), the whole grid.
+    With a view, the window of side `dist.view` centred on the agent: the planes are padded with
+    walls by half a window, so that cells beyond the grid show as walls, and the window is cut out
+    of them (a view into a fresh array, yours to keep or change). Without a view (`None`), the whole
+    grid.
     """
     (height, width), view = state.walls.shape, dist.view
     pad = 0 if view is None else view // 2
     planes = np.zeros((4 + dist.inventory_planes, height + 2 * pad, width + 2 * pad), np.uint8)
     planes[WALL] = 1  # the padding is wall
-    grid = planes[:, pad : pad + height, pad : pad + width]  # the grid itself, a view into the planes
+    # the grid itself, a view into the planes
+    grid = planes[:, pad : pad + height, pad : pad + width]
     grid[WALL] = state.walls
-    for plane, cells in ((grid[KEY], state.keys), (grid[CHEST], state.chests), (grid[AGENT], (state.agent,))):
+    for plane, cells in (
+        (grid[KEY], state.keys),
+        (grid[CHEST], state.chests),
+        (grid[AGENT], (state.agent,)),
+    ):
         for cell in cells:
             plane[cell] = 1
     if dist.inventory_planes:
@@ -191,7 +220,8 @@ def observe(state: State, dist: LevelDistribution | Mixture) -> np.ndarray:
 
 
 def inventory_flags(keys_held, planes: int) -> np.ndarray:
-    """The inventory rule of the observation: plane 4 + i is all ones when more than i keys are held.
+    """The inventory rule of the observation: plane 4 + i is all ones when more than i keys are
+    held.
 
     keys_held: a number, or an int array of shape (B,). Returns uint8 [planes] (or [B, planes]): the
     value that fills each inventory plane.
@@ -221,7 +251,8 @@ class Game:
         return reward, terminated, truncated
 
     def observe(self) -> np.ndarray:
-        """uint8 planes (walls, keys, chests, agent, inventory...) of shape `dist.observation_shape`."""
+        """uint8 planes (walls, keys, chests, agent, inventory...), of shape
+        `dist.observation_shape`."""
         return observe(self.state, self.dist)
 
     def can_open_more(self) -> bool:
@@ -241,7 +272,12 @@ class Game:
         lv = self.level()
         held = np.array([self.state.keys_held])
         return Boards(
-            lv.walls[None], lv.keys[None], lv.chests[None], lv.ghosts[None], np.array([lv.agent]), held
+            lv.walls[None],
+            lv.keys[None],
+            lv.chests[None],
+            lv.ghosts[None],
+            np.array([lv.agent]),
+            held,
         )
 
     def __getattr__(self, name: str) -> Any:
@@ -285,17 +321,17 @@ def _mask(cells: frozenset[Cell], shape: tuple[int, ...]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# The rules on plain arrays (the library references for lesson 1's exercises), built on the functions
-# above.
+# The rules on plain arrays (the library references for lesson 1's exercises), built on the
+# functions above.
 
 
 def step_arrays(walls, keys, chests, agent, keys_held: int, action: int):
     """One step of the rules on plain arrays; nothing passed in is modified.
 
     walls, keys, chests: bool arrays of shape (size, size), border cells walls, at most one item per
-    cell; agent: (row, col); keys_held: keys carried; action: 0..3 (UP, RIGHT, DOWN, LEFT).
-    Returns `(keys, chests, agent, keys_held, reward)`: new bool arrays, the new (row, col) as a tuple
-    of ints, the new count, and the reward as a float (1.0 when a chest was opened, else 0.0: no step
+    cell; agent: (row, col); keys_held: keys carried; action: 0..3 (UP, RIGHT, DOWN, LEFT). Returns
+    `(keys, chests, agent, keys_held, reward)`: new bool arrays, the new (row, col) as a tuple of
+    ints, the new count, and the reward as a float (1.0 when a chest was opened, else 0.0: no step
     or wall-bump penalties here).
 
     >>> walls = np.ones((5, 5), bool); walls[1, 1:4] = False  # one corridor of three cells
@@ -366,7 +402,8 @@ def observe_arrays(
 
 def _state_of_arrays(walls, keys, chests, agent, keys_held) -> State:
     walls = np.asarray(walls, bool)
-    level = Level(walls, np.asarray(keys, bool), np.asarray(chests, bool), np.zeros_like(walls), agent)
+    keys, chests = np.asarray(keys, bool), np.asarray(chests, bool)
+    level = Level(walls, keys, chests, np.zeros_like(walls), agent)
     return State.start(level, keys_held)
 
 

@@ -2,6 +2,12 @@
 
 Both record first (`analysis.episodes.record_episode`) and draw later: each step's picture is
 drawn on demand and cached, so scrubbing back and forth is instant after the first pass.
+
+The slider's number never runs ahead of the picture. ipywidgets sends a changed value to the browser
+before it calls the code that observes it, so a slider linked to the player (and redrawing when it
+changes) showed step t + 1 over the picture of step t for as long as drawing took. Here the player
+and the slider only ask for a step; the picture and the status line are drawn and sent first, and
+the numbers are set after them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from mesalib.env.levels import TRAIN, LevelDistribution, Mixture
 
 
 class _Scrubber(DisplaysAsWidget):
-    """A step slider with play/pause, kernel-side linked (so setting either from code works too).
+    """A step slider with play/pause: either asks for a step, `show` draws it and then moves both
+    (so setting either from code, or calling `show`, works too).
 
     Subclasses say what one step looks like (`_render`, PNG bytes) and what the status line says
     (`_status_html`)."""
@@ -32,11 +39,12 @@ class _Scrubber(DisplaysAsWidget):
             layout=W.Layout(width="420px"),
         )
         self.player = W.Play(value=0, min=0, max=last, interval=interval, description="play")
-        self._link = W.link((self.player, "value"), (self.slider, "value"))
-        self.slider.observe(lambda _: self._redraw(), names="value")
         self.image = board_image()
         self.status = status_panel()
         self._cache: dict[int, bytes] = {}
+        self._shown = -1
+        self.slider.observe(self._on_step, names="value")
+        self.player.observe(self._on_step, names="value")
 
     def _render(self, t: int) -> bytes:
         raise NotImplementedError
@@ -46,12 +54,23 @@ class _Scrubber(DisplaysAsWidget):
 
     @property
     def t(self) -> int:
-        """The step shown."""
-        return int(self.slider.value)
+        """The step whose picture is shown."""
+        return self._shown
 
     def show(self, t: int) -> None:
-        """Show step t (clamped to the episode)."""
-        self.slider.value = max(self.slider.min, min(int(t), self.slider.max))
+        """Show step t (clamped to the episode): its picture and status line, then the slider's number."""
+        t = max(self.slider.min, min(int(t), self.slider.max))
+        if t != self._shown:
+            picture = self.png(t)  # drawing takes a while the first time: before anything changes
+            self._shown = t
+            self.image.value = picture
+            self.status.value = self._status_html()
+        self.slider.value = t
+        self.player.value = t
+
+    def _on_step(self, change) -> None:
+        """The slider (dragged) or the player (playing) asks for a step."""
+        self.show(change["new"])
 
     def step(self, n: int = 1) -> None:
         self.show(self.t + n)
@@ -61,10 +80,6 @@ class _Scrubber(DisplaysAsWidget):
         if t not in self._cache:
             self._cache[t] = self._render(t)
         return self._cache[t]
-
-    def _redraw(self) -> None:
-        self.image.value = self.png()
-        self.status.value = self._status_html()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,7 +104,7 @@ class Replay(_Scrubber):
         self._make_controls(self.episode.steps, interval)
         self.widget = W.VBox([W.HBox([self.player, self.slider]), self.status, self.image])
         self.widget.add_class("mesalib-replay")
-        self._redraw()
+        self.show(0)
 
     def status_text(self, t: int | None = None) -> str:
         return self.episode.describe(self.t if t is None else t)
@@ -158,7 +173,7 @@ class Compare(_Scrubber):
         buttons = [self.start_button, self.back_button, self.step_button]
         self.widget = W.VBox([W.HBox([*buttons, self.player, self.slider]), self.status, self.image])
         self.widget.add_class("mesalib-compare")
-        self._redraw()
+        self.show(0)
 
     def frame(self, i: int, t: int | None = None) -> dict:
         """Policy i's running totals at step t (its last ones once its episode is over)."""
