@@ -6,18 +6,37 @@ BIN    := $(VENV)/bin
 
 .PHONY: course test test-fast check lint format types setup bench lessons times clean
 
+# Where the CPU build of PyTorch comes from. Plain PyPI gives Linux machines the CUDA build (several
+# GB), so a fresh laptop uses PyTorch's CPU index. A machine whose pip is set up with its own sources
+# (index-url, extra-index-url, find-links or no-index in a pip config file or a PIP_* variable: a
+# mirror, local wheels) keeps them. Override: `make setup TORCH_INDEX=URL`, or `TORCH_INDEX=` for pip's.
+# Step 4 hides setuptools' note on every editable install ("Editable installation. Please be careful
+# with folders ..."), which newcomers read as an error; it is not one.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+PIP_SOURCES = $(strip $(shell { env | grep -Eo '^PIP_(INDEX_URL|EXTRA_INDEX_URL|FIND_LINKS|NO_INDEX)='; \
+	{ $(BIN)/python -m pip config list 2>/dev/null || $(PYTHON) -m pip config list 2>/dev/null; } \
+	| grep -Eo '^[^ =:]*[.](index-url|extra-index-url|find-links|no-index)='; } | cut -d= -f1 | sort -u))
+TORCH_INDEX ?= $(if $(PIP_SOURCES),,$(TORCH_CPU_INDEX))
+TORCH_FROM = $(if $(TORCH_INDEX),from $(TORCH_INDEX),from the sources pip is set up with \
+	($(or $(PIP_SOURCES),PyPI)); for the CPU build from PyTorch: make setup TORCH_INDEX=$(TORCH_CPU_INDEX))
+
 $(BIN)/mesalib: pyproject.toml
+	@echo "==> 1/4 Creating the virtual environment $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# CPU torch first, pinned, so nothing pulls the CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	@echo "==> 2/4 Updating pip"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> 3/4 PyTorch 2.13.0 (the CPU build: about 200 MB) $(TORCH_FROM)"
+	$(BIN)/python -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	@echo "==> 4/4 mesalib and the course's packages (JupyterLab, pytest, ...; about 150 packages)"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -e ".[dev,bench]"
+	@echo "==> Set-up done: the course's environment is $(VENV)/."
 	touch $@
 
 setup: $(BIN)/mesalib
 
-course: setup  ## set up and open the course in JupyterLab at the first lesson
-	$(BIN)/jupyter lab lessons/00_welcome.ipynb
+LAB_ARGS ?=
+course: setup  ## set up, start JupyterLab at the course root with lesson 00 open, print its address
+	$(BIN)/mesalib lab lessons/00_welcome.ipynb --root . $(LAB_ARGS)
 
 PYTEST := MESALIB_THREADS=1 $(BIN)/python -m pytest
 CODE   := mesalib tests benchmarks

@@ -1,136 +1,115 @@
-"""Training benchmark: does the default agent misgeneralize, reliably, and how fast does it train?
+"""The default agent as a learner trains it: how fast, how reliably, and where the time goes.
 
-For each seed, train the default `PPOConfig` (optionally changed with `--set field=value`; distribution
-fields such as `max_steps` or `view` go to the training levels), keep float16 snapshots at a few
-points of training, and measure each snapshot with `mesalib.analysis.criteria.misgeneralization_report`
-(1000 episodes per split by default). Prints, per seed and snapshot, the three criteria; then:
+For each seed, run `mesalib train --seed S --out ...` as its own process, as a learner would, and time
+it from start to exit (Python start-up, imports and saving included); then judge the checkpoint with
+`mesalib.analysis.criteria.misgeneralization_report` (1000 episodes per split). Prints:
 
-- how many seeds pass all three at the end (the issue asks for at least 4 of 5);
-- the median over the first three seeds of the training wall time to the first passing snapshot
-  (the issue asks for at most 2 minutes on 2 cores; snapshots cost nothing to take, and evaluation
-  time is not counted);
-- the env share of training time and end-to-end env steps/s (the env should stay under 10%).
+- per seed: the wall time, the three criteria's ratios and whether all three pass;
+- the median over the first `--timed` seeds of the time to a checkpoint that passes (a seed whose
+  checkpoint fails counts as never), against the targets: 15 s (the bar 30 s, the aim 10 s);
+- how many seeds pass, and the spread of the keys ratio (target: >= 0.85 on the median seed);
+- where a training second goes (the checkpoints' `stats["profile_s"]`, medians over seeds);
+- Gymnasium's vector adapter beside the batched core it wraps, at 4096 games (target: within 10%).
 
-    python benchmarks/train_agent.py                 # 5 seeds, about 10 minutes on 2 cores
-    python benchmarks/train_agent.py --seeds 0 --set max_steps=18 --json out.json
+Run it on an idle machine: every figure is wall time.
+
+    python benchmarks/train_agent.py                       # 10 seeds, 5 timed: a few minutes on 2 cores
+    python benchmarks/train_agent.py --seeds 2 --timed 1 --total-steps 8192 --episodes 20   # a smoke test
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import dataclasses
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-from mesalib.agents.ppo import PPOConfig, matching_test, new_agent, train
+from env_throughput import batched_core, gymnasium_vector
+
+from mesalib.agents.agent import Agent
+from mesalib.agents.training_log import PROFILE_PARTS
 from mesalib.analysis.criteria import misgeneralization_report
+from mesalib.env.levels import TRAIN
 
-SNAPSHOT_FRACTIONS = (0.5, 0.67, 0.83, 1.0)
-
-
-def config_with(settings: list[str], seed: int) -> PPOConfig:
-    cfg = PPOConfig(seed=seed, eval_every=0)
-    dist_fields = {f.name for f in dataclasses.fields(cfg.dist)}
-    config_changes, dist_changes = {}, {}
-    for item in settings:
-        name, _, text = item.partition("=")
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text
-        (dist_changes if name in dist_fields else config_changes)[name] = value
-    if dist_changes:
-        dist = cfg.dist.replace(**dist_changes)
-        config_changes.update(dist=dist, test_dist=matching_test(dist))
-    return cfg.replace(**config_changes)
+MESALIB = [sys.executable, "-m", "mesalib.teaching.cli"]
 
 
-def train_with_snapshots(cfg: PPOConfig):
-    """Train; return (final agent, [(env_steps, seconds, agent snapshot)])."""
-    agent = new_agent(cfg)
-    marks = sorted({max(1, round(f * cfg.num_updates)) for f in SNAPSHOT_FRACTIONS})
-    snapshots = []
-
-    def snapshot(record):
-        if record["update"] in marks:
-            state = {k: v.detach().half().float() for k, v in agent.net.state_dict().items()}
-            snapshots.append((record["env_steps"], record["time"], state))
-
-    agent, _ = train(cfg, progress=True, callback=snapshot, agent=agent)
-    out = []
-    for steps, seconds, state in snapshots:
-        copy = new_agent(cfg)
-        copy.net.load_state_dict(state)
-        copy.net.eval()
-        out.append((steps, seconds, copy))
-    return agent, out
+def timed_training(seed: int, out: Path, total_steps: int | None) -> float:
+    """Seconds that `mesalib train` takes, from starting the process to its exit."""
+    command = [*MESALIB, "train", "--seed", str(seed), "--out", str(out)]
+    if total_steps is not None:
+        command += ["--total-steps", str(total_steps)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"mesalib train --seed {seed} failed:\n{done.stderr}")
+    return seconds
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--set", dest="settings", nargs="*", default=[], metavar="FIELD=VALUE")
-    parser.add_argument("--episodes", type=int, default=1000)
-    parser.add_argument("--eval-seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=10, help="training seeds 0..N-1 (default 10)")
+    parser.add_argument("--timed", type=int, default=5, help="seeds whose times give the median (default 5)")
+    parser.add_argument("--episodes", type=int, default=1000, help="evaluation episodes per split")
+    parser.add_argument("--total-steps", type=int, help="passed to mesalib train (default: its own)")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
+    if args.seeds < 1 or not 1 <= args.timed <= args.seeds or args.episodes < 1:
+        parser.error("need --seeds >= 1, 1 <= --timed <= --seeds and --episodes >= 1")
 
     runs = []
-    for seed in args.seeds:
-        cfg = config_with(args.settings, seed)
-        agent, snapshots = train_with_snapshots(cfg)
-        stats = agent.stats
-        print(
-            f"\nseed {seed}: {stats['env_steps'] / 1e6:.2f}M env steps in {stats['wall_time_s']:.0f} s "
-            f"({stats['steps_per_s'] / 1e3:.1f}k steps/s end to end, env {stats['env_time_share']:.0%} "
-            f"of training time, {stats['threads']} torch threads)"
-        )
-        shares = ", ".join(f"{part} {t / stats['wall_time_s']:.0%}" for part, t in stats["profile_s"].items())
-        print(f"  where the time went: {shares}")
-        run = {"seed": seed, "stats": stats, "snapshots": []}
-        for steps, seconds, snap in snapshots:
-            report = misgeneralization_report(snap, cfg.dist, args.episodes, seed=args.eval_seed)
+    with tempfile.TemporaryDirectory(prefix="mesalib-bench-") as folder:
+        for seed in range(args.seeds):
+            path = Path(folder) / f"seed{seed}.pt"
+            seconds = timed_training(seed, path, args.total_steps)
+            agent = Agent.load(path)
+            report = misgeneralization_report(agent, agent.ppo_config().dist, args.episodes, seed=0)
+            runs.append({"seed": seed, "seconds": seconds, "stats": agent.stats, **report.to_dict()})
+            q = report.ratios
             print(
-                f"  snapshot at {steps / 1e6:.2f}M steps, {seconds:.0f} s: "
-                f"{'PASSES' if report.misgeneralizes else 'fails'}"
+                f"seed {seed}: {seconds:5.1f} s  TRAIN chests {q['train_chests']:.3f}  TEST chests "
+                f"{q['test_chests']:.3f}  TEST keys {q['test_keys']:.3f}  chest seeking "
+                f"{q['chest_seeking']:.3f}  -> {'passes' if report.misgeneralizes else 'FAILS'}",
+                flush=True,
             )
-            print("    " + report.table().replace("\n", "\n    "))
-            run["snapshots"].append({"env_steps": steps, "seconds": seconds, **report.to_dict()})
-        runs.append(run)
 
-    final_pass = [r["snapshots"][-1]["misgeneralizes"] for r in runs]
-    first_pass = [next((s["seconds"] for s in r["snapshots"] if s["misgeneralizes"]), None) for r in runs]
+    timed = [r["seconds"] if r["misgeneralizes"] else float("inf") for r in runs[: args.timed]]
+    median = statistics.median(timed)
+    passing = sum(r["misgeneralizes"] for r in runs)
+    keys = sorted(r["ratios"]["test_keys"] for r in runs)
+    verdict = "met" if median <= 15 else "NOT met"
     print(
-        "\n| seed | TRAIN chests / ktc | TEST chests / ktc | TEST keys / nearest_key | chest seeking | "
-        "passes at end | first passing snapshot | wall s | env share | steps/s |"
+        f"\nmedian over {args.timed} seeds of the time to a passing checkpoint (mesalib train, start-up "
+        f"included): {'never (a timed seed fails)' if median == float('inf') else f'{median:.1f} s'} -> "
+        f"{verdict} (target 15 s, bar 30 s, aim 10 s)"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r, t in zip(runs, first_pass):
-        s, st = r["snapshots"][-1], r["stats"]
-        q = s["ratios"]
-        print(
-            f"| {r['seed']} | {q['train_chests']:.3f} | {q['test_chests']:.3f} | {q['test_keys']:.3f} | "
-            f"{q['chest_seeking']:.3f} | {'yes' if s['misgeneralizes'] else 'no'} | "
-            f"{'never' if t is None else f'{t:.0f} s'} | {st['wall_time_s']:.0f} | "
-            f"{st['env_time_share']:.0%} | {st['steps_per_s'] / 1e3:.1f}k |"
-        )
-    print(f"\nseeds passing all three criteria at the end: {sum(final_pass)} of {len(runs)} (want >= 4 of 5)")
-    first3 = [t if t is not None else float("inf") for t in first_pass[:3]]
-    median = statistics.median(first3)
+    print(f"seeds passing all three criteria: {passing} of {len(runs)} (target: at least 9 of 10)")
     print(
-        f"median over the first {len(first3)} seeds of the time to a passing snapshot: "
-        f"{median:.0f} s (want <= 120 s; aim 60 s)"
+        f"TEST keys / nearest_key: median {statistics.median(keys):.3f} (target >= 0.85), "
+        f"spread {keys[0]:.3f} to {keys[-1]:.3f}"
     )
+    shares = {
+        part: statistics.median(r["stats"]["profile_s"][part] / r["stats"]["wall_time_s"] for r in runs)
+        for part in PROFILE_PARTS
+    }
+    print("where a training second goes (medians): " + ", ".join(f"{p} {s:.0%}" for p, s in shares.items()))
+    core = adapter = 0.0
+    for _ in range(5):  # interleaved, best of each: other work on the machine only slows a run down
+        core = max(core, batched_core(TRAIN, 4096, 0.5, 1))
+        adapter = max(adapter, gymnasium_vector("mesalib/ChestsAndKeys-Train-v0", 4096, 0.5, 1))
     print(
-        f"env share of training time: {statistics.median(r['stats']['env_time_share'] for r in runs):.0%} "
-        f"(median); end-to-end "
-        f"{statistics.median(r['stats']['steps_per_s'] for r in runs) / 1e3:.1f}k env steps/s"
+        f"4096 games: batched core {core / 1e6:.2f}M steps/s, gymnasium.make_vec {adapter / 1e6:.2f}M "
+        f"({adapter / core:.0%} of the core) -> {'met' if adapter >= 0.9 * core else 'NOT met'} (within 10%)"
     )
     if args.json:
+        figures = {"median_s": median, "passing": passing, "profile_shares": shares, "core": core}
         with open(args.json, "w") as f:
-            json.dump({"settings": args.settings, "runs": runs}, f, indent=1)
+            json.dump({"runs": runs, **figures, "adapter": adapter}, f, indent=1)
     return 0
 
 

@@ -30,9 +30,9 @@ def test_notebook_times_prints_a_table_and_flags_failures(tmp_path):
 
 
 @pytest.mark.slow
-def test_training_benchmark_runs_on_a_tiny_budget(tmp_path):
+def test_training_search_runs_on_a_tiny_budget(tmp_path):
     out = run(
-        ROOT / "benchmarks" / "train_agent.py",
+        ROOT / "benchmarks" / "train_search.py",
         "--seeds",
         "0",
         "--episodes",
@@ -45,4 +45,28 @@ def test_training_benchmark_runs_on_a_tiny_budget(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "seeds passing all three criteria at the end: " in out.stdout and "env share" in out.stdout
+    assert (tmp_path / "t.json").exists()
+
+
+@pytest.mark.slow
+def test_training_benchmark_times_mesalib_train_and_prints_every_target(tmp_path):
+    out = run(
+        ROOT / "benchmarks" / "train_agent.py",
+        "--seeds",
+        "1",
+        "--timed",
+        "1",
+        "--total-steps",
+        "4096",
+        "--episodes",
+        "10",
+        "--json",
+        tmp_path / "t.json",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "seed 0:" in out.stdout and "median over 1 seeds of the time to a passing checkpoint" in out.stdout
+    assert (
+        "seeds passing all three criteria: " in out.stdout and "TEST keys / nearest_key: median" in out.stdout
+    )
+    assert "where a training second goes" in out.stdout and "gymnasium.make_vec" in out.stdout
     assert (tmp_path / "t.json").exists()

@@ -1,19 +1,30 @@
-"""The grader's parts on their own: plain data across the sandbox wall, the static checks, the
-sandbox's limits and locks, and the scoring rules."""
+"""The grader's parts on their own: plain data across the sandbox wall, the static checks, names,
+look-alike text, provenance, call adapters, the package view, the sandbox's limits, and the scoring
+rules. (A hostile class is in test_grading_hostile.py; isolation in test_grading_isolation.py.)"""
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import signal
+import subprocess
+import time
 import zipfile
 
 import numpy as np
 import pytest
+from test_grading_support import require_sandbox
 
 from mesalib.teaching import checks
-from mesalib.teaching.grading import codecheck, forbidden_targets, hundredths, plain
-from mesalib.teaching.grading.sandbox import Limits, Sandbox
+from mesalib.teaching.grading import bwrap, codecheck, forbidden_targets, hundredths, plain
+from mesalib.teaching.grading.calls import call_source
+from mesalib.teaching.grading.imitation import imitates_check
+from mesalib.teaching.grading.learners import printable, unique_names
+from mesalib.teaching.grading.notebooks import REPO
+from mesalib.teaching.grading.package_view import STUB_ERROR, build_view, stub_source
+from mesalib.teaching.grading.provenance import copied_function, library_shapes
+from mesalib.teaching.grading.sandbox import ExerciseJob, Limits, Sandbox
 
 EX00 = checks.lesson00.discounted_return
 CASES = plain.dumps([c.args for c in EX00.cases(0)])
@@ -146,7 +157,7 @@ def test_tampering_is_found_through_aliases_but_not_in_own_variables():
     assert _tamper("np.random.seed = 3", exercise_cell=False, official=frozenset(official)) == []
 
 
-def test_reading_the_reference_is_found():
+def test_naming_the_reference_is_found_and_ordinary_code_is_not_flagged():
     guards = ["mesalib.agents.heuristics:NearestKey", "mesalib.agents.heuristics:greedy_step"]
     pre = {"NearestKey": "mesalib.agents.heuristics.NearestKey", "np": "numpy"}
 
@@ -165,20 +176,35 @@ def test_reading_the_reference_is_found():
     assert uses("from mesalib.teaching import checks") == [
         "imports mesalib.teaching.checks (the grader's checks)"
     ]
-    assert uses("def f():\n    return eval('1')") == ["uses eval (dynamic access)"]
-    assert uses("import sys\ndef f():\n    return sys.modules") == ["uses sys.modules (dynamic access)"]
-    assert uses("def f(c):\n    return c.__subclasses__()") == ["uses .__subclasses__ (reflection)"]
     assert uses("class NearestKey:\n    pass\ndef f():\n    return NearestKey()") == []  # the learner's own
     assert uses("def f(walls, keys):\n    return np.argmin(walls)") == []
+    # Reflection is no rule any more: in the sandbox's view there is no answer for it to reach.
+    assert uses("def f(d):\n    return sorted(vars(d)) + list(globals())") == []
 
 
-def test_fake_check_output_and_magics():
-    assert codecheck.fake_output(codecheck.parse("print(f'✓ {name}: all 25 cases pass.')")[0])
-    assert codecheck.fake_output(codecheck.parse("import sys\nsys.stdout.write('tests passed')")[0])
-    assert not codecheck.fake_output(codecheck.parse("print('distance', d)\n'''the keys passed in'''")[0])
-    tree, error = codecheck.parse("%timeit f()\ndef f():\n    !ls\n    return 1")
+def test_cell_magics_run_the_same_in_the_static_and_the_run_phase():
+    timed = "%%time\ndef f():\n    !ls\n    return 1\n"
+    assert codecheck.runnable_source(timed) == "\ndef f():\n    pass\n    return 1\n"
+    tree, error = codecheck.parse(timed)
     assert error == "" and codecheck.binds(tree, "f")
+    assert codecheck.runnable_source("\n  %%capture out\nx = 1") == "\n\nx = 1"
+    assert codecheck.runnable_source("%%bash\necho hi") == ""  # not Python: it defines nothing
     assert codecheck.parse("def f(:\n")[1].startswith("line 1")
+
+
+def test_fake_check_output_is_an_imitation_of_the_check_not_any_pass():
+    def fake(source, name="discounted_return"):
+        return codecheck.fake_output(codecheck.parse(source)[0], name)
+
+    assert fake("print(f'✓ {name}: all 25 cases pass.')")
+    assert fake("print('✓ discounted_return: all cases pass.')")
+    assert fake("import sys\nsys.stdout.write('All 25 cases pass')")
+    assert fake("print('✔ ｄiscounted_return')")  # another check mark, a full-width letter
+    assert fake("print('\u2713 discounted_return: \u0430ll 25 c\u0430ses p\u0430ss.')")  # Cyrillic a
+    assert not fake("print('my self-test passed')") and not fake("print('all tests pass')")
+    assert not fake("print('distance', d)\n'the keys passed in'")
+    assert imitates_check("✓ discounted\u200b_return", "discounted_return")  # a zero-width space
+    assert imitates_check("passed: 3 of 3", "discounted_return") is None
 
 
 def test_forbidden_targets_come_from_the_reference_and_the_rules():
@@ -195,184 +221,231 @@ def test_partial_credit_rounds_down_to_hundredths():
 
 
 # --------------------------------------------------------------------------------------------------
+# names, provenance, call adapters
+
+
+def test_learner_names_are_printable_unique_and_independent_of_order():
+    given = [("alice", "b/alice.ipynb"), ("alice", "a/alice.ipynb"), ("alice~2", "alice~2.ipynb")]
+    names, notes = unique_names(given)
+    assert names == ["alice~3", "alice", "alice~2"]  # the free name alice~2 stays its owner's
+    again, _ = unique_names(list(reversed(given)))
+    assert list(reversed(again)) == names  # the same names whatever the order given
+    assert notes == [
+        "the submission b/alice.ipynb is named alice~3, because the submission a/alice.ipynb is named alice",
+        "",
+        "",
+    ]
+    assert printable("caf\udce9") == "caf\\xe9" and printable("zoë") == "zoë"
+    assert unique_names([("Ann", "x"), ("ann", "y")])[0] == ["Ann", "ann~2"]  # one name, whatever the case
+
+
+def test_a_copy_of_the_library_answer_is_recognised_but_small_functions_are_not():
+    from mesalib.agents import heuristics
+
+    shapes = library_shapes(["mesalib.agents.heuristics:distance_map"])
+    source = inspect.getsource(heuristics.distance_map)
+    renamed = source.replace("def distance_map(", "def my_distances(").replace('"""', '"""Mine. ', 1)
+    renamed = "\n".join(line + "  # reformatted" if line.strip() else line for line in renamed.split("\n"))
+    assert copied_function(codecheck.parse(renamed)[0], shapes) == "my_distances"
+    assert copied_function(codecheck.parse(GOOD)[0], library_shapes(forbidden_targets(EX00))) is None
+
+
+def test_call_adapters_go_to_the_sandbox_without_the_checks_or_the_reference():
+    assert call_source(EX00) is None
+    source = call_source(checks.lesson04.clipped_policy_loss)
+    assert source is not None and "def call(fn, args)" in source
+    assert "reference" not in source and "checks" not in source and "clipped_policy_loss" not in source
+
+
+# --------------------------------------------------------------------------------------------------
+# the package view
+
+
+def test_stubs_keep_names_signatures_and_classes_but_not_the_code():
+    source = (
+        '"""Doc."""\nfrom __future__ import annotations\nimport math\n\n'
+        "def answer(x: int = 2) -> int:\n    return x * 21\n\n"
+        "class Solver:\n    size = 3\n\n    def solve(self):\n        return math.pi\n\n"
+        "def other():\n    return 1\n"
+    )
+    stubbed = stub_source(source, "m", ["answer", "Solver"])
+    scope: dict = {}
+    exec(stubbed, scope)
+    assert "x * 21" not in stubbed and "math.pi" not in stubbed and scope["other"]() == 1
+    assert scope["Solver"].size == 3
+    for call in (lambda: scope["answer"](3), lambda: scope["Solver"]().solve()):
+        with pytest.raises(Exception) as raised:
+            call()
+        assert type(raised.value).__name__ == STUB_ERROR and "m:" in str(raised.value)
+    with pytest.raises(ValueError, match="defines no top-level missing"):
+        stub_source(source, "m", ["missing"])
+
+
+def test_the_view_of_lesson02_has_no_answers_and_its_imports_work(tmp_path):
+    names = ("distance_map", "nearest_key", "key_then_chest")
+    guards = sorted({g for name in names for g in forbidden_targets(getattr(checks.lesson02, name))})
+    view = build_view(REPO / "mesalib", tmp_path, guards)
+    heuristics = (view / "mesalib" / "agents" / "heuristics.py").read_text()
+    body = heuristics.split("def distance_map", 1)[1].split("\ndef ", 1)[0]
+    assert "deque" not in body and "_graded_away('mesalib.agents.heuristics:distance_map')" in body
+    plan_search = (view / "mesalib" / "agents" / "plan_search.py").read_text()
+    assert "_graded_away('mesalib.agents.plan_search:all_pairs_distances')" in plan_search  # where defined
+    assert sorted(p.name for p in (view / "mesalib" / "teaching" / "checks").iterdir()) == ["__init__.py"]
+    assert not list(view.rglob("__pycache__")) and not list(view.rglob("*.ipynb"))
+    python, sites = bwrap.python_paths()
+    probe = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; sys.path += sys.argv[2:]\n"
+        "import mesalib, numpy as np\nfrom mesalib.agents.heuristics import UNREACHABLE, distance_map\n"
+        "from mesalib.env.rules import MOVES, Action\nfrom mesalib.teaching import checks\n"
+        "out = [mesalib.__file__.startswith(sys.argv[1])]\n"
+        "for call in (lambda: distance_map(np.zeros((3, 3), bool), np.ones((3, 3), bool)),\n"
+        "             lambda: checks.lesson02):\n"
+        "    try:\n        call()\n    except Exception as exc:\n        out.append(type(exc).__name__)\n"
+        "print(out)"
+    )
+    done = subprocess.run(
+        [python, "-I", "-S", "-c", probe, str(view), *sites], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == f"[True, '{STUB_ERROR}', '{STUB_ERROR}']", done.stderr
+
+
+# --------------------------------------------------------------------------------------------------
 # the sandbox
 
 
 @pytest.fixture(scope="module")
-def box():
-    with Sandbox() as sandbox:
-        yield sandbox
+def box(tmp_path_factory):
+    require_sandbox()
+    root = tmp_path_factory.mktemp("sandbox")
+    view = build_view(REPO / "mesalib", root / "view", forbidden_targets(EX00))
+    (root / "jobs").mkdir()
+    return Sandbox(view, root / "jobs")
 
 
-SMALL = Limits(wall_s=5, cpu_s=5, memory_mb=256)
+SMALL = Limits(wall_s=5, cpu_s=5, memory_mb=256, startup_s=30)
 
 
-def _run(
-    box,
-    cell,
-    limits=SMALL,
-    guards=("mesalib.analysis.evaluate:discounted_return",),
-):
-    return box.run(
-        checks_module="mesalib.teaching.checks.lesson00",
-        exercise="discounted_return",
-        function="discounted_return",
-        preamble="import gymnasium as gym\nimport mesalib",
-        earlier=[],
-        cell=cell,
-        guards=list(guards),
-        cases=CASES,
-        limits=limits,
-    )
+def _run(box, *cells, limits=SMALL, earlier=()):
+    jobs = [ExerciseJob("discounted_return", cell, list(earlier), CASES) for cell in cells]
+    return box.run("import gymnasium as gym\nimport mesalib", jobs, limits)
 
 
 def test_correct_code_gives_answers_the_grader_judges(box):
-    result = _run(box, GOOD)
-    assert (result.exit_code, result.status, result.violation) == (0, "ok", "")
+    (result,) = _run(box, GOOD)
+    assert (result.exit_code, result.status, result.origin, result.error) == (0, "ok", "", "")
     assert sum(EX00.judge(c, a) is None for c, a in zip(EX00.cases(0), result.answers)) == len(EX00.cases(0))
 
 
-def test_the_child_has_a_fresh_folder_and_a_minimal_environment(box):
-    result = _run(
-        box,
-        "import os, sys\ndef discounted_return(rewards, gamma):\n"
-        "    return [sorted(os.environ), os.listdir('.'), os.getcwd() == os.environ['HOME'],\n"
-        "            'mesalib.teaching.checks' in sys.modules, os.getpid() != os.getsid(0)]\n",
+def test_each_exercise_has_a_fresh_folder_and_a_minimal_environment(box):
+    spy = (
+        "import os\nopen('left_behind.txt', 'w').write('x')\n"
+        "def discounted_return(rewards, gamma):\n"
+        "    return [sorted(os.environ), os.getcwd(), sorted(os.listdir('.')), os.getuid(),\n"
+        "            os.getpgid(0) == os.getpid()]\n"
     )
-    env, listing, home_is_cwd, has_checks, not_leader = result.answers[0]
-    assert env == sorted(
-        [
-            "PATH",
-            "HOME",
-            "TMPDIR",
-            "LANG",
-            "MPLBACKEND",
-            "OMP_NUM_THREADS",
-            "OPENBLAS_NUM_THREADS",
-            "MKL_NUM_THREADS",
-            "NUMEXPR_NUM_THREADS",
-            "VECLIB_MAXIMUM_THREADS",
-        ]
-    )
-    assert listing == [] and home_is_cwd and not has_checks and not not_leader
+    first, second = _run(box, spy, spy)
+    for result in (first, second):
+        env, cwd, listing, uid, leader = result.answers[0]
+        set_by_imports = {"PWD", "PYGAME_HIDE_SUPPORT_PROMPT"}  # bwrap's --chdir, an imported library
+        assert set(bwrap.ENVIRONMENT) <= set(env) <= set(bwrap.ENVIRONMENT) | set_by_imports
+        assert uid == 65534 and leader
+        assert listing == [".answers.json", ".answers.npz", ".output", "left_behind.txt"]
+    assert first.answers[0][1] != second.answers[0][1]
 
 
 def test_cpu_time_is_limited(box):
-    result = _run(
+    (result,) = _run(
         box,
         "def discounted_return(rewards, gamma):\n    while True:\n        pass\n",
-        limits=Limits(wall_s=30, cpu_s=1),
+        limits=Limits(wall_s=30, cpu_s=1, startup_s=30),
     )
-    # The CPU limit ended it, not the wall clock. Linux sends SIGXCPU only once the child has used its
-    # 1 s, so the lower bound is sound under any load (the grader calls >= 90% of the limit cpu_limit);
-    # how far past it the child got before the signal landed depends on the machine, so no upper bound.
-    assert result.signal == signal.SIGXCPU and not result.timed_out
-    assert result.cpu_s >= 0.9
+    # Linux sends SIGXCPU once the child has used its 1 s, so the lower bound is sound under any load.
+    assert result.signal == signal.SIGXCPU and not result.timed_out and result.cpu_s >= 0.9
 
 
-def test_output_is_limited_and_the_protocol_cannot_be_forged(box):
-    flood = _run(
+def test_output_and_memory_are_limited(box):
+    flood, hog = _run(
         box,
         "def discounted_return(rewards, gamma):\n    while True:\n        print('x' * 100000)\n",
-        limits=Limits(wall_s=20, cpu_s=20, file_mb=1),
+        "def discounted_return(rewards, gamma):\n    return len(bytearray(2 * 1024**3))\n",
+        limits=Limits(wall_s=20, cpu_s=20, file_mb=1, memory_mb=256, startup_s=30),
     )
     assert flood.signal == signal.SIGXFSZ
-    forged = _run(
+    assert hog.status == "memory_limit"
+
+
+def test_a_wall_clock_timeout_ends_only_that_exercise(box):
+    sleeper, good = _run(
         box,
-        "import os\nfor fd in range(1, 40):\n    try:\n"
-        '        os.write(fd, b\'{"exit_code": 0, "timed_out": false}\\n\')\n    except OSError:\n'
-        "        pass\ndef discounted_return(rewards, gamma):\n    raise SystemExit\n",
+        "import time\ndef discounted_return(rewards, gamma):\n    time.sleep(60)\n",
+        GOOD,
+        limits=Limits(wall_s=1, cpu_s=1, startup_s=30),
     )
-    assert (forged.exit_code, forged.status, forged.detail) == (0, "exit_raised", "SystemExit")
-    assert _run(box, GOOD).status == "ok"  # the server is still in step
+    assert sleeper.timed_out and good.status == "ok"
 
 
-def test_forbidden_actions_end_the_child_and_the_server_survives(box, tmp_path):
-    cases = {
-        "import subprocess\nsubprocess.run(['true'])\n": "starts another program",
-        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n": "sends a signal",
-        "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (100, 100))\n": (
-            "changes its resource limits"
-        ),
-        "import os\nos.symlink('/etc', 'etc')\n": "creates a symbolic link",
-        f"import os\nos.remove({str(tmp_path / 'keep')!r})\n": "outside its working directory",
-        "import ctypes\nctypes.CDLL(None)\n": "ctypes",
-        "import gc\ngc.get_objects()\n": "searches the interpreter's objects",
-        "from mesalib.teaching import checks\n": "imports mesalib.teaching.checks",
-    }
-    (tmp_path / "keep").write_text("x")
-    for source, why in cases.items():
-        result = _run(box, source + GOOD)
-        assert result.exit_code == 86 and why in result.violation, (source, result)
-    assert (tmp_path / "keep").exists()
-    crashed = _run(box, "import os\ndef discounted_return(rewards, gamma):\n    os.abort()\n")
-    assert crashed.signal == signal.SIGABRT
-    assert _run(box, GOOD).status == "ok"
-
-
-def test_the_reference_is_a_tripwire_inside_the_child(box):
-    result = _run(
+def test_the_reference_has_no_code_in_the_sandbox(box):
+    (result,) = _run(
         box,
         "import mesalib.analysis.evaluate as m\nf = getattr(m, 'discounted' + '_return')\n"
         "def discounted_return(rewards, gamma):\n    return f(rewards, gamma)\n",
     )
-    assert result.exit_code == 86 and result.violation.startswith(
-        "reference\tuses mesalib.analysis.evaluate.discounted_return"
+    assert {type(a).__name__ for a in result.answers} == {"Raised"}
+    assert {a.type_name for a in result.answers} == {STUB_ERROR}
+
+
+def test_the_runner_reports_where_the_function_was_defined(box):
+    (made_by_exec,) = _run(box, "exec('def discounted_return(rewards, gamma):\\n    return 0.0')")
+    assert made_by_exec.origin == "<string>"
+    (smuggled,) = _run(
+        box, "discounted_return = helper", earlier=["def helper(rewards, gamma):\n    return 0.0"]
     )
-    unguarded = _run(
-        box,
-        "import mesalib.analysis.evaluate as m\ndef discounted_return(rewards, gamma):\n"
-        "    return m.discounted_return(rewards, gamma)\n",
-        guards=(),
+    assert smuggled.origin == "<earlier exercise cell>"
+    (decorated,) = _run(
+        box, "import functools\n\n@functools.lru_cache\n" + GOOD.replace("rewards, g", "rewards, g")
     )
-    assert unguarded.status == "ok"  # without a guard the library works: the guard list decides
+    assert decorated.origin == ""
 
 
-def test_a_dead_server_is_started_again(box):
-    box._proc.kill()
-    box._proc.wait()
-    assert _run(box, GOOD).status == "ok"
+def test_replies_forged_by_the_learner_cannot_break_the_grader(box):
+    forger = (
+        "import os\nfor pid in os.listdir('/proc'):\n    for fd in range(0, 20):\n        try:\n"
+        "            with open(f'/proc/{pid}/fd/{fd}', 'wb') as f:\n"
+        '                f.write(b\'{"exit_code": 0, "answers_json": 7}\\n\\x00\\xff\\n\')\n'
+        "        except (OSError, ValueError):\n            pass\n" + GOOD
+    )
+    results = _run(box, forger, GOOD)
+    assert len(results) == 2 and all(r.error == "" for r in results)  # read, judged, nothing raised
 
 
-def test_learner_code_does_not_outlive_the_server():
-    with Sandbox() as sandbox:
-        import threading
-
-        marker = "import time\ndef discounted_return(rewards, gamma):\n    time.sleep(600)\n"
-        thread = threading.Thread(target=_run, args=(sandbox, marker, Limits(wall_s=600, cpu_s=600)))
-        thread.start()
-        server = sandbox._proc.pid
-        children = []
-        for _ in range(200):  # wait for the child to start
-            children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == server]
-            if children:
-                break
-            threading.Event().wait(0.05)
-        assert children
-        os.kill(server, signal.SIGKILL)
-        thread.join(timeout=60)
-        for _ in range(100):
-            if (
-                not os.path.exists(f"/proc/{children[0]}")
-                or _ppid(children[0]) != server
-                and _state(children[0]) in "ZX"
-            ):
-                break
-            threading.Event().wait(0.05)
-        assert not os.path.exists(f"/proc/{children[0]}") or _state(children[0]) in "ZX"
+def _processes_with(marker: bytes) -> list[int]:
+    """Host PIDs of processes whose command line holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker in f.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
 
 
-def _ppid(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
+def test_no_process_outlives_its_sandbox_even_where_forks_are_allowed(box):
+    marker = f"outliver-{os.getpid()}-{time.monotonic_ns()}"
+    daemon = (
+        "import os, sys\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        sleeper = 'import time; time.sleep(30)'\n"
+        f"        os.execv(sys.executable, [sys.executable, '-c', sleeper, {marker!r}])\n"
+        "    os._exit(0)\n" + GOOD
+    )
+    (result,) = _run(box, daemon, limits=Limits(wall_s=5, cpu_s=5, processes=8, startup_s=30))
+    assert result.status == "ok"
+    assert _processes_with(marker.encode()) == []  # the daemon died with its sandbox
 
 
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "X"
+def test_forks_fail_by_default(box):
+    (result,) = _run(box, "import os\n" + GOOD.replace("    return", "    os.fork()\n    return"))
+    assert result.answers is not None, result
+    assert {a.type_name for a in result.answers} == {"BlockingIOError"}

@@ -242,7 +242,7 @@ def _catalog_line(entry: dict) -> str:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from mesalib.teaching.grading import Limits, grade
+    from mesalib.teaching.grading import Limits, SandboxUnavailable, grade
 
     if args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 16 or args.max_size_mb <= 0:
         print(
@@ -264,11 +264,22 @@ def _grade(args: argparse.Namespace) -> int:
             max_bytes=int(args.max_size_mb * 2**20),
             resume=args.resume,
             progress=not args.no_progress,
+            trusted=args.trusted_class,
         )
-    except ValueError as exc:
+    except (ValueError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from mesalib.teaching.lab import LabArgumentError, run_lab
+
+    try:
+        return run_lab(args.root, args.notebook, args.port, args.ip, open_browser=not args.no_browser)
+    except LabArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -282,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_train,
         _add_checkpoints,
         _add_grade,
+        _add_lab,
     ):
         add(sub)
     return parser
@@ -388,7 +400,30 @@ def _add_grade(sub) -> None:
         help="keep the records of an earlier run into --out whose inputs are unchanged",
     )
     gr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gr.add_argument(
+        "--trusted-class",
+        action="store_true",
+        help="where bubblewrap cannot isolate the learners' code, grade anyway without isolation "
+        "(every report says so); without it `grade` refuses",
+    )
     gr.set_defaults(run=_grade)
+
+
+def _add_lab(sub) -> None:
+    lab = sub.add_parser("lab", help="open the course in JupyterLab; prints the address of its first lesson")
+    lab.add_argument(
+        "notebook",
+        nargs="?",
+        default="lessons/00_welcome.ipynb",
+        help="the notebook to open, relative to --root (default: lessons/00_welcome.ipynb)",
+    )
+    lab.add_argument("--root", default=".", help="the course folder the file browser shows (default: here)")
+    lab.add_argument("--port", type=int, default=8888, help="the first port to try (default 8888)")
+    lab.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 inside Docker)"
+    )
+    lab.add_argument("--no-browser", action="store_true", help="only print the address, open no browser")
+    lab.set_defaults(run=_lab)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,18 +1,25 @@
 """Static checks of learners' code (Python's `ast`), made before anything runs.
 
-- `parse`: the cell's syntax tree (IPython `%magic` and `!shell` lines become `pass`), or the error.
+These are reports for the instructor, not the defence: whatever the code does at run time happens in
+its own sandbox, and its answers are judged in the grader's process.
+
+- `runnable_source`: the Python a cell runs as, the same for the static checks and the sandbox:
+  a cell magic on the first line that runs its body as Python (`%%time`, `%%capture` ...) is
+  dropped, other cell magics (`%%bash`, `%%writefile` ...) leave no Python; `%magic` and `!shell`
+  lines become `pass`.
+- `parse`: the syntax tree of the runnable source, or the error.
 - `tampering`: statements that change the grading machinery: assigning to (or deleting) an
   attribute or item of an imported module (`np.testing.assert_allclose = ...`,
   `checks.lesson02.distance_map = ...`, `sys.modules[...] = ...`), `setattr`/`delattr` on one,
   `mock.patch(...)` of one. In an exercise cell every imported module counts; in the notebook's
   other cells the modules of the grading machinery count (mesalib, numpy, sys, builtins), and
   statements that the official notebook itself contains are ignored.
-- `reference_use`: reading the answer from the library when the exercise forbids it (see
-  `grader.REFERENCE_RULES`): importing or naming a guarded library object, importing
-  `mesalib.teaching.checks` or touching a check's `.reference`, and the dynamic ways around a name (`eval`,
-  `exec`, `compile`, `__import__`, `importlib`, `globals()`, `vars()`, `sys.modules`, `gc`,
-  `inspect`, `ctypes`, and reflective attributes such as `__subclasses__` or `__globals__`).
-- `fake_output`: printing text that imitates a passing check ("✓", "all 25 cases pass", "passed").
+- `reference_use`: naming the answer from the library when the exercise forbids it (see
+  `references.REFERENCE_RULES`): importing or naming a guarded library object, importing
+  `mesalib.teaching.checks` or touching a check's `.reference`. Ways around a name (getattr, exec,
+  runpy, reading files) are not chased here: in the sandbox those objects have no code
+  (`package_view.py`), and `provenance.py` reports what came from elsewhere.
+- `fake_output`: printing text that imitates a passing check (`imitation.py`).
 """
 
 from __future__ import annotations
@@ -20,19 +27,23 @@ from __future__ import annotations
 import ast
 import re
 
+from mesalib.teaching.grading.imitation import imitates_check
+
 __all__ = [
     "parse",
+    "runnable_source",
+    "needed_imports",
     "statement_keys",
     "preamble_imports",
     "binds",
     "tampering",
     "reference_use",
     "fake_output",
-    "FAKE_PASS",
 ]
 
-FAKE_PASS = re.compile(r"✓|✔|\bcases? pass|\bpassed\b|\ball tests pass", re.IGNORECASE)
 _MAGIC = re.compile(r"^(\s*)[%!].*$")
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
+"""Cell magics whose body IPython runs as Python in the kernel."""
 GRADING_ROOTS = ("mesalib", "numpy", "sys", "builtins", "__builtins__", "unittest")
 _DEFAULT_ALIASES = {
     "np": "numpy",
@@ -43,40 +54,24 @@ _DEFAULT_ALIASES = {
     "builtins": "builtins",
     "__builtins__": "builtins",
 }
-_DYNAMIC_CALLS = {"eval", "exec", "compile", "__import__", "globals", "vars", "breakpoint", "locals"}
-_DYNAMIC_MODULES = ("importlib", "gc", "inspect", "ctypes", "_ctypes")
-_REFLECTIVE = {
-    "__subclasses__",
-    "__globals__",
-    "__closure__",
-    "__code__",
-    "__dict__",
-    "__builtins__",
-    "__mro__",
-    "__bases__",
-    "__base__",
-    "__wrapped__",
-    "__self__",
-    "__func__",
-    "__kwdefaults__",
-    "__defaults__",
-    "f_back",
-    "f_globals",
-    "f_locals",
-    "tb_frame",
-    "gi_frame",
-    "cr_frame",
-    "ag_frame",
-    "__loader__",
-    "__spec__",
-}
+
+
+def runnable_source(source: str) -> str:
+    """The Python the cell runs as (see the module's docstring); line numbers are kept."""
+    lines = source.replace("\r\n", "\n").split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        magic = lines[first].lstrip()[2:].split(maxsplit=1)
+        if not magic or magic[0] not in PYTHON_CELL_MAGICS:
+            return ""
+        lines[first] = ""
+    return "\n".join(_MAGIC.sub(r"\1pass", line) for line in lines)
 
 
 def parse(source: str) -> tuple[ast.Module | None, str]:
-    """(tree, "") or (None, "line N: message")."""
-    lines = [(_MAGIC.sub(r"\1pass", line)) for line in source.split("\n")]
+    """(tree, "") or (None, "line N: message"), for the cell's runnable source."""
     try:
-        return ast.parse("\n".join(lines)), ""
+        return ast.parse(runnable_source(source)), ""
     except SyntaxError as exc:
         return None, f"line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
@@ -118,6 +113,22 @@ def preamble_imports(tree: ast.Module) -> list[str]:
             if names:
                 out.append(ast.unparse(ast.ImportFrom(module=node.module, names=names, level=0)))
     return out
+
+
+def needed_imports(preamble: str, sources: list[str]) -> str:
+    """The statements of the lesson's imports that bind a name the learner's cells use. The sandbox
+    runs only these: a lesson that imports torch or matplotlib for its pictures costs its exercises
+    nothing unless they use them (a name reached only through `globals()` is the price)."""
+    used: set[str] = set()
+    for source in sources:
+        tree = parse(source)[0]
+        if tree is not None:
+            used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    kept = []
+    for node in ast.parse(preamble).body:
+        if import_bindings(ast.Module(body=[node], type_ignores=[])).keys() & used:
+            kept.append(ast.unparse(node))
+    return "\n".join(kept)
 
 
 def import_bindings(tree: ast.Module | None) -> dict[str, str]:
@@ -263,15 +274,21 @@ def tampering(
     return found
 
 
-def _fake_text(node: ast.AST) -> str | None:
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and FAKE_PASS.search(sub.value):
-            return sub.value
-    return None
+def _text(node: ast.AST) -> str:
+    """The text a constant or f-string argument prints (a placeholder's source stands for its value)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            _text(v) if isinstance(v, ast.Constant) else (_dotted(v.value) or "0")
+            for v in node.values
+            if isinstance(v, (ast.Constant, ast.FormattedValue))
+        )
+    return " ".join(_text(sub) for sub in ast.iter_child_nodes(node))
 
 
-def fake_output(tree: ast.Module) -> list[str]:
-    """Texts that imitate a passing check, printed (print, sys.stdout.write, display, Markdown, ...)."""
+def fake_output(tree: ast.Module, function: str) -> list[str]:
+    """Texts that imitate a passing check of `function`, printed (print, sys.stdout.write, display, ...)."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -280,15 +297,15 @@ def fake_output(tree: ast.Module) -> list[str]:
             )
             if name in ("print", "write", "display", "Markdown", "HTML", "display_markdown", "warn", "info"):
                 for arg in list(node.args) + [k.value for k in node.keywords]:
-                    text = _fake_text(arg)
-                    if text:
+                    text = _text(arg)
+                    if imitates_check(text, function):
                         found.append(text[:80])
     return found
 
 
 def reference_use(tree: ast.Module, forbidden: list[str], preamble_bindings: dict[str, str]) -> list[str]:
-    """Ways the cell reads the library's answer: guarded objects (`forbidden`, "module:name"), the
-    checks, or dynamic access that could reach them. Empty when there are none."""
+    """Ways the cell names the library's answer: guarded objects (`forbidden`, "module:name") or the
+    checks. Empty when there are none."""
     names = {t.partition(":")[2] for t in forbidden}
     own = {n for n in names if binds(tree, n)}
     modules = dict(_DEFAULT_ALIASES)
@@ -300,16 +317,12 @@ def reference_use(tree: ast.Module, forbidden: list[str], preamble_bindings: dic
             for a in node.names:
                 if _is_checks_import(a.name):
                     found.append(f"imports {a.name} (the grader's checks)")
-                elif a.name.split(".")[0] in _DYNAMIC_MODULES:
-                    found.append(f"imports {a.name} (dynamic access)")
         elif isinstance(node, ast.ImportFrom) and node.module:
             for a in node.names:
                 if _is_checks_import(node.module, a.name):
                     found.append(f"imports {node.module}.{a.name} (the grader's checks)")
                 elif node.module.startswith("mesalib") and a.name in names:
                     found.append(f"imports {a.name} from {node.module}")
-            if node.module.split(".")[0] in _DYNAMIC_MODULES:
-                found.append(f"imports from {node.module} (dynamic access)")
         elif isinstance(node, ast.Attribute):
             root = _root(node)
             target = modules.get(root or "", "")
@@ -317,16 +330,8 @@ def reference_use(tree: ast.Module, forbidden: list[str], preamble_bindings: dic
                 found.append(f"uses {_dotted(node)}")
             elif node.attr in ("reference", "_reference") and target.startswith("mesalib"):
                 found.append(f"reads {_dotted(node)} (a check's reference)")
-            elif node.attr == "modules" and target == "sys":
-                found.append("uses sys.modules (dynamic access)")
-            elif node.attr in _REFLECTIVE:
-                found.append(f"uses .{node.attr} (reflection)")
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             bound = preamble_bindings.get(node.id, "")
             if node.id in names and node.id not in own and bound.startswith("mesalib"):
                 found.append(f"uses {node.id} (imported from {bound.rpartition('.')[0]})")
-            elif node.id in _DYNAMIC_CALLS or node.id == "__builtins__":
-                found.append(f"uses {node.id} (dynamic access)")
-        elif isinstance(node, ast.keyword) and node.arg == "dir_fd":
-            found.append("uses dir_fd (files outside its folder)")
     return list(dict.fromkeys(found))

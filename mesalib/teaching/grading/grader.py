@@ -4,10 +4,10 @@ sandbox, judge the answers in the grader's own process, and give points and stat
 Nothing from the submission is trusted. Exercise ids, points and cases come from the grader's own
 `mesalib.teaching.checks` and the official lesson notebook; a submission's metadata only locates its cells,
 and any difference from the official metadata costs that exercise's points (with a status saying
-so). The learner's code runs in a separate process (see `sandbox.py`) that sends back answers as
-plain data; the grader compares them with the reference here, with the exercise's own `compare`
-(what `Exercise.judge` does, with each expected answer computed once per run instead of once per
-learner).
+so). All of a learner's exercises run in one sandbox of its own (see `sandbox.py`), which sends back
+answers as plain data; the grader compares them with the reference here, with the exercise's own
+`compare` (what `Exercise.judge` does, with each expected answer computed once per run instead of
+once per learner).
 
 Cases. *Public* cases are exactly what the notebook's check cell uses (`exercise.cases(0)`: the
 fixed cases and the seed-0 random ones). *Hidden* cases are `exercise.n_random` more random cases
@@ -25,10 +25,10 @@ Statuses, one per exercise (zero points unless said otherwise):
   check_edited                 the check cell is missing, before the exercise, or its code was changed
   syntax_error, no_function    the cell does not parse, or does not define the function
   tampering                    code in the notebook changes an imported module (numpy.testing, mesalib, ...)
-  reads_reference              takes the answer from the library or the checks (by the AST, or at run time)
+  reads_reference              names the library's answer or the checks (by the AST), or calls it at run
+                               time (in the sandbox it has no code, see package_view.py)
+  provenance                   the answer's code is the library's, or not defined in the exercise's cell
   fake_output                  prints an imitation of a passing check while some case fails
-  forbidden_action             forks, starts programs, signals, uses the network or ctypes, writes
-                               outside its folder
   exit_raised                  raises SystemExit, KeyboardInterrupt or another BaseException
   custom_eq                    returns an object whose class defines its own __eq__
   timeout, cpu_limit, memory_limit, output_limit, crashed   the run went past a limit or died
@@ -43,11 +43,12 @@ import ast
 import numpy as np
 
 from mesalib.teaching.checks import Exercise
-from mesalib.teaching.grading import codecheck, plain
+from mesalib.teaching.grading import codecheck, plain, provenance
+from mesalib.teaching.grading.calls import call_source
 from mesalib.teaching.grading.notebooks import Cell, Notebook, Problem, Submission, normalise_source
 from mesalib.teaching.grading.official import OfficialLesson
 from mesalib.teaching.grading.references import forbidden_targets
-from mesalib.teaching.grading.sandbox import Limits, Sandbox
+from mesalib.teaching.grading.sandbox import ExerciseJob, Limits, Sandbox
 from mesalib.teaching.grading.scoring import ExerciseResult, Prepared, score
 
 __all__ = ["CHEATING", "ExerciseGrader", "submission_problem_results"]
@@ -57,8 +58,8 @@ CHEATING = frozenset(
     {
         "tampering",
         "reads_reference",
+        "provenance",
         "fake_output",
-        "forbidden_action",
         "exit_raised",
         "custom_eq",
         "metadata_edited",
@@ -85,14 +86,28 @@ class ExerciseGrader:
             cases = public + hidden
             expected = [exercise.expected(case) for case in cases]
             blob = plain.dumps([case.args for case in cases])
+            guards = forbidden_targets(exercise)
             self.prepared[exercise.id] = Prepared(
-                exercise, cases, len(public), expected, blob, forbidden_targets(exercise)
+                exercise,
+                cases,
+                len(public),
+                expected,
+                blob,
+                guards,
+                provenance.library_shapes(guards),
+                call_source(exercise),
             )
+
+    @property
+    def guarded(self) -> list[str]:
+        """Every library object that is the answer to one of the lesson's exercises."""
+        return list(dict.fromkeys(g for p in self.prepared.values() for g in p.guards))
 
     # ---------------------------------------------------------------------------------------------
 
     def grade(self, sub: Submission, sandbox: Sandbox) -> tuple[list[ExerciseResult], list[str]]:
-        """Every official exercise's result for a readable submission, and notes about the notebook."""
+        """Every official exercise's result for a readable submission, and notes about the notebook:
+        the static checks of each exercise, then one sandbox run for all that pass them."""
         notebook = sub.notebook
         assert notebook is not None, "only readable submissions are graded exercise by exercise"
         official = self.official
@@ -102,22 +117,65 @@ class ExerciseGrader:
                 f"a cell claims to be exercise {ex_id[:80]}, which lesson {official.lesson} does not have"
             )
         tamper = self._notebook_tampering(notebook, claims)
-        results: list[ExerciseResult] = []
+        results: list[ExerciseResult | None] = []
+        pending: list[tuple[int, Exercise, list[str], ExerciseJob]] = []
         earlier: list[str] = []
         for exercise in official.exercises:
             mine = claims.get(exercise.id, [])
-            results.append(
-                self._grade_exercise(
-                    exercise, mine, check_cells.get(exercise.id, []), tamper, earlier, sandbox
+            stop = self._static(exercise, mine, check_cells.get(exercise.id, []), tamper)
+            if isinstance(stop, ExerciseResult):
+                results.append(stop)
+            else:
+                cell = mine[0]
+                job = ExerciseJob(
+                    function=exercise.name,
+                    cell=codecheck.runnable_source(cell.source),
+                    earlier=list(earlier),
+                    cases=self.prepared[exercise.id].blob,
+                    call=self.prepared[exercise.id].call,
                 )
-            )
+                pending.append((len(results), exercise, stop, job))
+                results.append(None)
             if (
                 len(mine) == 1
                 and mine[0].cell_type == "code"
                 and codecheck.parse(mine[0].source)[0] is not None
             ):
-                earlier.append(mine[0].source)  # later exercises may call this one's function
-        return results, notes
+                earlier.append(codecheck.runnable_source(mine[0].source))  # later exercises may call it
+        jobs = [job for *_, job in pending]
+        preamble = codecheck.needed_imports(official.preamble, [job.cell for job in jobs] + earlier)
+        runs = sandbox.run(preamble, jobs, self.limits)
+        for (index, exercise, fake, _), run in zip(pending, runs):
+            results[index] = score(self.prepared[exercise.id], run, fake, self.limits)
+        return [r for r in results if r is not None], notes
+
+    def _static(
+        self, exercise: Exercise, cells: list[Cell], checks: list[Cell], tamper: list[tuple[int, str, str]]
+    ) -> ExerciseResult | list[str]:
+        """The exercise's result when the static checks stop it; else the check-output imitations its
+        cell prints (judged once the answers are known)."""
+        stop = self._cell_problem(exercise, cells, checks)
+        if stop:
+            return ExerciseResult(exercise, *stop)
+        cell = cells[0]
+        tree, error = codecheck.parse(cell.source)
+        if tree is None:
+            return ExerciseResult(exercise, "syntax_error", f"the cell is not valid Python ({error})")
+        check_index = checks[0].index if checks else cell.index
+        stop = self._code_problem(exercise, tree, tamper, check_index)
+        if stop:
+            return ExerciseResult(exercise, *stop)
+        if not codecheck.binds(tree, exercise.name):
+            return ExerciseResult(exercise, "no_function", f"the cell does not define {exercise.name}()")
+        copied = provenance.copied_function(tree, self.prepared[exercise.id].shapes)
+        if copied:
+            return ExerciseResult(
+                exercise,
+                "provenance",
+                f"the code of {copied}() is the library's own answer, copied: this exercise must be "
+                "solved with your own code",
+            )
+        return codecheck.fake_output(tree, exercise.name)
 
     def _notebook_tampering(
         self, notebook: Notebook, claims: dict[str, list[Cell]]
@@ -140,44 +198,6 @@ class ExerciseGrader:
             ):
                 found.append((index, statement, target))
         return found
-
-    def _grade_exercise(
-        self,
-        exercise: Exercise,
-        cells: list[Cell],
-        checks: list[Cell],
-        tamper: list[tuple[int, str, str]],
-        earlier: list[str],
-        sandbox: Sandbox,
-    ) -> ExerciseResult:
-        """Check the exercise's cells and code, then run it in the sandbox and score the answers."""
-        stop = self._cell_problem(exercise, cells, checks)
-        if stop:
-            return ExerciseResult(exercise, *stop)
-        cell = cells[0]
-        tree, error = codecheck.parse(cell.source)
-        if tree is None:
-            return ExerciseResult(exercise, "syntax_error", f"the cell is not valid Python ({error})")
-        check_index = checks[0].index if checks else cell.index
-        stop = self._code_problem(exercise, tree, tamper, check_index)
-        if stop:
-            return ExerciseResult(exercise, *stop)
-        fake = codecheck.fake_output(tree)
-        if not codecheck.binds(tree, exercise.name):
-            return ExerciseResult(exercise, "no_function", f"the cell does not define {exercise.name}()")
-        prepared = self.prepared[exercise.id]
-        run = sandbox.run(
-            checks_module=self.official.checks_module,
-            exercise=exercise.name,
-            function=exercise.name,
-            preamble=self.official.preamble,
-            earlier=[e for e in earlier if e],
-            cell=cell.source,
-            guards=prepared.guards,
-            cases=prepared.blob,
-            limits=self.limits,
-        )
-        return score(prepared, run, fake, self.limits)
 
     def _cell_problem(self, exercise: Exercise, cells: list[Cell], checks: list[Cell]) -> Stop | None:
         """Whether the exercise's cell and its check cell are there, once each, as the lesson has them."""

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mesalib.teaching.grading.learners import printable, unique_names
 from mesalib.teaching.grading.plain import PlainError, read_regular_file
 
 __all__ = [
@@ -68,6 +69,7 @@ class Submission:
     problem: Problem | None = None
     lesson: str | None = None  # the lesson the notebook says it is
     candidates: list = field(default_factory=list)  # (path, Notebook | Problem, lesson) for folders
+    notes: list[str] = field(default_factory=list)  # e.g. how a name collision was resolved
 
 
 def normalise_source(source: str) -> str:
@@ -199,11 +201,11 @@ def discover(paths: list, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Submission
                     problem=Problem("not_found", f"{given} does not exist"),
                 )
             )
-    seen: Counter[str] = Counter()
-    for sub in found:  # learner ids must be unique: the second "alice" becomes "alice~2"
-        seen[sub.learner] += 1
-        if seen[sub.learner] > 1:
-            sub.learner = f"{sub.learner}~{seen[sub.learner]}"
+    names, notes = unique_names([(sub.learner, sub.given) for sub in found])
+    for sub, name, note in zip(found, names, notes):  # learner ids must be unique (see learners.py)
+        sub.learner, sub.given = name, printable(sub.given)
+        if note:
+            sub.notes.append(note)
     return found
 
 

@@ -1,8 +1,9 @@
 """What counts as the library's answer to an exercise: the objects learner code may not use.
 
-Both sides of the grader read this: the static check (`codecheck.reference_use`, on the cell's
-AST) and the sandbox, which swaps each of these objects for a tripwire before the learner's code
-runs (`sandbox_guards.install_tripwires`). Either way the status is `reads_reference`.
+Three parts of the grader read this: the static check (`codecheck.reference_use`, on the cell's
+AST), the sandbox's view of the package, in which each of these objects has no code
+(`package_view.py`; calling one raises, and the status is `reads_reference`), and the provenance
+check that recognises their code copied into a cell (`provenance.py`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import statistics
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -31,8 +32,8 @@ STATUS_TITLES = {
     "no_function": "function not defined",
     "tampering": "grading machinery changed",
     "reads_reference": "answer taken from the library",
+    "provenance": "not your own code",
     "fake_output": "fake check output",
-    "forbidden_action": "forbidden action",
     "exit_raised": "raised SystemExit or similar",
     "custom_eq": "answer claims equality",
     "timeout": "time limit",
@@ -46,14 +47,20 @@ STATUS_TITLES = {
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename: a reader never sees half a file."""
+    """Write `text` to `path` through a temporary file and a rename: a reader never sees half a file.
+    Characters UTF-8 cannot encode (lone surrogates from undecodable names or messages) are written
+    as backslash escapes, so odd text never stops the grader; the temporary file never stays behind."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def points_text(value: float) -> str:
@@ -69,6 +76,8 @@ def feedback_text(record: dict, hints: dict[str, str]) -> str:
     public case and the hint. Never hidden inputs, never reference code."""
     lines = [f"# Feedback on lesson {record['lesson']} for {record['learner']}", ""]
     lines.append(f"Total: **{points_text(record['total'])} of {_points(record['max'])}**.")
+    if str(record.get("isolation", "")).startswith("NONE"):
+        lines += ["", f"Isolation: {record['isolation']}."]
     if record.get("problem"):
         lines += [
             "",
@@ -156,9 +165,10 @@ def histogram(totals: list[float], maximum: int, width: int = 40) -> list[str]:
     return rows
 
 
-def summary_text(records: list[dict], lesson: str, seed: int, maximum: int) -> str:
+def summary_text(records: list[dict], lesson: str, seed: int, maximum: int, isolation: str) -> str:
     totals = [r["total"] for r in records]
     lines = [f"Lesson {lesson}, seed {seed}: {len(records)} submission(s), totals out of {_points(maximum)}."]
+    lines.append(f"Isolation: {isolation}.")
     if totals:
         lines.append(
             f"Mean {statistics.fmean(totals):.2f}, median {statistics.median(totals):.2f}, "

@@ -6,6 +6,11 @@ the records whose submission, seed, limits and grader are unchanged and grades o
 gradebook CSV and the JSON with everything are written at the end from the records, sorted by
 learner, so that the same inputs always give the same files.
 
+Isolation: every learner's code runs in a bubblewrap sandbox of its own (`sandbox.py`, `bwrap.py`).
+Where bubblewrap is missing or cannot create its namespaces, `grade` refuses (SandboxUnavailable)
+unless `trusted=True` (`mesalib grade --trusted-class`): then the code runs without isolation, and
+the summary, grades.json and every feedback file say so. Where bubblewrap works it is always used.
+
 Statuses of a whole submission (every exercise gets 0; the exercise statuses are in grader.py):
   not_found, no_notebook, several_notebooks   the path, or the notebook in a learner's folder
   empty_file, too_large, unreadable           checked before anything is parsed (size limit first)
@@ -16,7 +21,8 @@ Statuses of a whole submission (every exercise gets 0; the exercise statuses are
 from __future__ import annotations
 
 import json
-import queue
+import shutil
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -25,16 +31,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mesalib.teaching.checks import Exercise
-from mesalib.teaching.grading import notebooks, report
+from mesalib.teaching.grading import bwrap, notebooks, report
 from mesalib.teaching.grading.grader import ExerciseGrader, submission_problem_results
-from mesalib.teaching.grading.notebooks import Problem, Submission
+from mesalib.teaching.grading.notebooks import REPO, Problem, Submission
 from mesalib.teaching.grading.official import OfficialLesson, load_official
+from mesalib.teaching.grading.package_view import build_view
 from mesalib.teaching.grading.sandbox import Limits, Sandbox
 from mesalib.teaching.grading.scoring import ExerciseResult
 
 __all__ = ["GradeRun", "grade"]
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+ISOLATED = "bubblewrap: one sandbox per learner (own namespaces, read-only view, no network)"
+UNISOLATED = (
+    "NONE: the class was graded unsandboxed (--trusted-class); learners' code ran as the grader's user"
+)
 
 
 @dataclass
@@ -50,6 +61,7 @@ class GradeRun:
     graded_now: int
     reused: int
     warnings: list[str]
+    isolation: str
 
 
 def _record(
@@ -79,7 +91,7 @@ def _record(
         "total": total / 100,
         "max": official.max_points,
         "exercises": [r.as_dict() for r in results],
-        "notes": notes,
+        "notes": sub.notes + notes,
         "fingerprint": fingerprint,
     }
 
@@ -168,45 +180,58 @@ def grade(
     resume: bool = False,
     progress: bool = True,
     echo: Callable[[str], object] | None = print,
+    trusted: bool = False,
 ) -> GradeRun:
     """Grade `submissions` (notebook files or folders, one per learner) into the folder `out`.
 
     `lesson`: "02"; by default the lesson most submissions are of. `seed` draws the hidden cases.
-    `jobs`: learners graded at once (one sandbox process each). Raises ValueError when the lesson
-    cannot be graded at all (no official notebook, no checks); problems of single submissions
-    become status rows instead.
+    `jobs`: learners graded at once (one sandbox each). Raises ValueError when the lesson cannot be
+    graded at all (no official notebook, no checks), SandboxUnavailable when bubblewrap cannot
+    isolate the learners' code and `trusted` is not set; problems of single submissions become
+    status rows instead.
     """
     start = time.perf_counter()
+    why_not = bwrap.probe()
+    if why_not and not trusted:
+        raise bwrap.SandboxUnavailable(
+            f"{why_not}. Learners' code must run isolated; to grade a class you trust without "
+            "isolation, pass --trusted-class (every report will say so)"
+        )
+    isolation = UNISOLATED if why_not else ISOLATED
     out = Path(out)
     subs, official = _read_class(list(submissions), lesson, lessons_dir, max_bytes)
     lesson = official.lesson
     records_dir, feedback_dir = _output_folders(out, clear=not resume)
     stems = _file_stems([sub.learner for sub in subs])
-    records, todo = _reuse_or_schedule(subs, official, seed, limits, max_bytes, records_dir, stems, resume)
+    records, todo = _reuse_or_schedule(
+        subs, official, seed, limits, max_bytes, records_dir, stems, resume, isolation
+    )
     reused = len(records)
     hints = {ex.id: ex.hint for ex in official.exercises}
 
     def save(record: dict, path: Path) -> None:
+        record["isolation"] = isolation
         report.write_atomic(path, report.dumps_json(record))
         report.write_atomic(
             feedback_dir / f"{stems[record['learner']]}.md", report.feedback_text(record, hints)
         )
 
     if todo:
-        for record in _grade_in_parallel(todo, official, seed, limits, jobs, save, progress):
+        for record in _grade_in_parallel(todo, official, seed, limits, jobs, save, progress, bool(why_not)):
             records[record["learner"]] = record
     ordered = [records[k] for k in sorted(records)]
-    summary = _write_class_files(out, ordered, official, seed, limits, max_bytes)
+    warnings = official.warnings + [note for sub in subs for note in sub.notes]
+    summary = _write_class_files(out, ordered, official, seed, limits, max_bytes, isolation, warnings)
     wall = time.perf_counter() - start
     if echo is not None:
-        for warning in official.warnings:
+        for warning in warnings:
             echo(f"warning: {warning}")
         echo(summary)
         echo(
             f"Wrote {out / 'gradebook.csv'}, {out / 'grades.json'} and {len(ordered)} feedback file(s) in "
             f"{feedback_dir} ({len(todo)} graded now, {reused} kept from an earlier run, {wall:.1f} s)."
         )
-    return GradeRun(lesson, seed, ordered, out, summary, wall, len(todo), reused, official.warnings)
+    return GradeRun(lesson, seed, ordered, out, summary, wall, len(todo), reused, warnings, isolation)
 
 
 def _read_class(
@@ -252,6 +277,7 @@ def _reuse_or_schedule(
     records_dir: Path,
     stems: dict[str, str],
     resume: bool,
+    isolation: str,
 ) -> tuple[dict[str, dict], list[Job]]:
     """The records an earlier run left whose fingerprint still matches (when resuming), and the
     learners still to grade."""
@@ -263,7 +289,7 @@ def _reuse_or_schedule(
         if resume and path.exists():
             try:
                 old = json.loads(path.read_text())
-                if old.get("fingerprint") == fingerprint:
+                if old.get("fingerprint") == fingerprint and old.get("isolation") == isolation:
                     records[sub.learner] = old
                     continue
             except (ValueError, OSError):
@@ -280,34 +306,40 @@ def _grade_in_parallel(
     jobs: int,
     save: Callable[[dict, Path], None],
     progress: bool,
+    unsandboxed: bool,
 ) -> Iterator[dict]:
-    """Grade `todo` with `jobs` threads, each borrowing a sandbox from a shared pool (submissions
-    that cannot be read need none); yield each record as it is saved, in the order they finish."""
+    """Grade `todo` with `jobs` threads, each learner in a sandbox of its own; yield each record as
+    it is saved, in the order they finish. The package view and the job folders live in one
+    temporary folder of the grader's, removed at the end whatever happens."""
     readable = sum(sub.problem is None for sub, _, _ in todo)
     grader = ExerciseGrader(official, seed, limits) if readable else None
     jobs = max(1, min(int(jobs), len(todo)))
-    pool: queue.Queue[Sandbox] = queue.Queue()
-    sandboxes = [Sandbox().start() for _ in range(min(jobs, readable))]
-    for box in sandboxes:
-        pool.put(box)
+    scratch = Path(tempfile.mkdtemp(prefix="mesalib-grading-"))
+    try:
+        sandbox = None
+        if grader is not None:
+            view = build_view(REPO / "mesalib", scratch / "view", grader.guarded, bwrap.PACKAGE)
+            (scratch / "jobs").mkdir()
+            sandbox = Sandbox(view, scratch / "jobs", trusted=unsandboxed)
 
-    def work(sub: Submission, fingerprint: str, path: Path) -> dict:
-        if sub.problem is not None:
-            record = grade_one(sub, official, grader, None, fingerprint)
-        else:
-            box = pool.get()
-            try:
-                record = grade_one(sub, official, grader, box, fingerprint)
-            finally:
-                pool.put(box)
-        save(record, path)
-        return record
+        def work(sub: Submission, fingerprint: str, path: Path) -> dict:
+            record = grade_one(sub, official, grader, sandbox, fingerprint)
+            save(record, path)
+            return record
 
+        yield from _in_threads(work, todo, jobs, f"grading lesson {official.lesson}" if progress else "")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _in_threads(work: Callable[..., dict], todo: list[Job], jobs: int, progress: str) -> Iterator[dict]:
+    """`work(*job)` for every job on `jobs` threads, yielded as they finish (a progress bar unless
+    `progress` is empty); an interruption cancels what has not started."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"grading lesson {official.lesson}", unit="learner")
+        bar = tqdm(total=len(todo), desc=progress, unit="learner")
     try:
         with ThreadPoolExecutor(max_workers=jobs) as executor:
             futures = [executor.submit(work, *item) for item in todo]
@@ -323,21 +355,27 @@ def _grade_in_parallel(
     finally:
         if bar is not None:
             bar.close()
-        for box in sandboxes:
-            box.close()
 
 
 def _write_class_files(
-    out: Path, ordered: list[dict], official: OfficialLesson, seed: int, limits: Limits, max_bytes: int
+    out: Path,
+    ordered: list[dict],
+    official: OfficialLesson,
+    seed: int,
+    limits: Limits,
+    max_bytes: int,
+    isolation: str,
+    warnings: list[str],
 ) -> str:
     """Write the gradebook CSV and the JSON with everything, from the records sorted by learner;
     return the class summary."""
     names = [ex.name for ex in official.exercises]
     report.write_atomic(out / "gradebook.csv", report.gradebook_csv(ordered, names))
     public = [{k: v for k, v in r.items() if k not in ("fingerprint", "traceback")} for r in ordered]
-    summary = report.summary_text(ordered, official.lesson, seed, official.max_points)
+    summary = report.summary_text(ordered, official.lesson, seed, official.max_points, isolation)
     everything = {
         "lesson": official.lesson,
+        "isolation": isolation,
         "seed": seed,
         "limits": asdict(limits),
         "max_bytes": max_bytes,
@@ -354,7 +392,7 @@ def _write_class_files(
             }
             for ex, counts in ((ex, _counts(ex, seed)) for ex in official.exercises)
         ],
-        "warnings": official.warnings,
+        "warnings": warnings,
         "learners": public,
         "summary": summary,
     }

@@ -1,295 +1,263 @@
-"""Running a learner's exercise code in a separate, limited process.
+"""Running one learner's exercises in an operating-system sandbox, from the grader's side.
 
-A `Sandbox` owns one *fork server*: a Python process started once, which imports NumPy, mesalib,
-the lesson's official imports and its checks module, then waits for requests. For each request
-(one exercise of one learner) it forks a child, so that every exercise runs in a fresh process
-without paying for the imports again. The child, before any learner code runs:
+For each learner the grader writes a job (the lesson's imports, the learner's cells, the case
+arguments: plain data only; the seed, the expected answers and the grader's state never leave its
+process) into a folder of its own, starts a fresh bubblewrap sandbox (`bwrap.py`) that sees that
+folder read-only and runs `inside.py`, and reads one JSON reply per exercise from the sandbox's
+stdout, with a cap on the bytes and a wall-clock deadline. When the deadline passes or the cap is
+reached it kills the sandbox (its namespace dies with it); exercises without a reply become that
+learner's `timeout` or `crashed`, never anybody else's. The job folder is removed afterwards.
 
-- starts a new session (the server kills the whole process group afterwards), asks to be killed
-  if the server dies (PR_SET_PDEATHSIG, plus an alarm as a last resort), points stdin at /dev/null
-  and stdout/stderr at a capture file, and turns the server's pipes into /dev/null;
-- reads the case arguments (plain data, see `plain.py`) and opens its answer files;
-- replaces the library objects that compute the exercise's answer, and every check's `reference`,
-  with tripwires, and forgets `mesalib.teaching.checks`;
-- changes into an empty working directory and empties the environment (PATH, HOME and TMPDIR
-  pointing there, LANG, one thread for BLAS/OpenMP);
-- sets limits with `resource.setrlimit`: CPU seconds, address space (what the server already
-  maps plus the memory allowance), file size, no core files, and no new processes (for non-root);
-- installs an audit hook (`sys.addaudithook`, which cannot be removed) that ends the process on
-  forking or starting programs, signals, sockets and network modules, ctypes, writing, renaming,
-  deleting or linking files outside the working directory, changing resource limits, walking the
-  garbage collector's objects and importing `mesalib.teaching.checks`. The hook writes what happened to a
-  file the grader reads and exits with code 86 before the learner's code can catch anything.
-
-Then the child runs, in the namespace of the lesson's imports, the learner's earlier exercise cells
-(errors ignored, as they were run in the notebook before), then the exercise cell, calls the function on each
-case and writes the answers as plain data. The server waits with a wall-clock limit, kills the
-process group when it is over, and reports the exit status, signal and resource use.
-
-This is a course grader, not a security boundary against native code: it stops the cheats and
-accidents a learner can write in Python. For a hostile class, run `mesalib grade` itself inside a
-container as an unprivileged user.
-
-Three modules: this one is the grader's side (`Limits`, `Sandbox`, `RunResult`); the fork server
-and the child's lock-down are in `sandbox_server.py`; the audit hook and the tripwires in
-`sandbox_guards.py`.
+Without bubblewrap (`trusted=True`, only for a class the instructor trusts) the same runner runs as
+a plain child process: the limits and the answers-as-data still hold, the isolation does not.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mesalib.teaching.grading import plain
+from mesalib.teaching.grading import bwrap, plain
 
-__all__ = ["Limits", "Sandbox", "RunResult", "VIOLATION_EXIT", "SETUP_FAILED_EXIT"]
+__all__ = ["ExerciseJob", "Limits", "RunResult", "Sandbox"]
 
-VIOLATION_EXIT = 86
-OUTPUT_MARKER = "\n[mesalib grading: the exercise cell starts here]\n"
-SETUP_FAILED_EXIT = 70
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
-THREAD_VARS = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
+_BOOT = (
+    "import sys; sys.path[:0] = [sys.argv[1]]; sys.path += sys.argv[2].split(':') if sys.argv[2] else []; "
+    "from mesalib.teaching.grading.inside import main; main(sys.argv[3], sys.argv[4])"
+)
+_REPLY_SLACK = 2**20
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per exercise: wall-clock and CPU seconds, memory above what the fork server maps (MiB),
-    the largest file the code may write (its captured output included, MiB) and the most answer
-    data the grader reads back (MiB)."""
+    """Per exercise: wall-clock and CPU seconds, memory above what the runner maps (MiB), the largest
+    file (its printed output included, MiB), the most answer data read back (MiB) and the processes
+    or threads it may add (none by default: a fork bomb's first fork fails, instead of respawning
+    until the wall clock). Per learner: the size of its /tmp (MiB) and the seconds its sandbox may
+    take to start and import the lesson's modules."""
 
     wall_s: float = 20.0
     cpu_s: float = 20.0
     memory_mb: int = 1024
     file_mb: int = 16
     answers_mb: int = 64
+    processes: int = 0
+    tmp_mb: int = 256
+    startup_s: float = 60.0
+
+
+@dataclass
+class ExerciseJob:
+    """One exercise for the sandbox: the function to call, the learner's cells, the cases (the two
+    files of `plain.dumps`) and the exercise's own call adapter (`calls.py`), if any."""
+
+    function: str
+    cell: str
+    earlier: list[str]
+    cases: tuple[bytes, bytes]
+    call: str | None = None
 
 
 @dataclass
 class RunResult:
-    """What happened to one child: how it ended, what it reported and what it answered."""
+    """What happened to one exercise's child: how it ended, what it reported and what it answered.
+    Everything but `error` and `timed_out` (when the grader's deadline passed) comes from inside."""
 
-    exit_code: int | None = None  # the exit status, when it exited
-    signal: int | None = None  # the signal that ended it, when one did
+    exit_code: int | None = None
+    signal: int | None = None
     timed_out: bool = False
     wall_s: float = 0.0
     cpu_s: float = 0.0
-    violation: str = ""  # "kind\tdetail" written by the audit hook or a tripwire
-    status: str = ""  # the harness's own word: ok, not_implemented, exit_raised, ...
+    status: str = ""  # the runner's word: ok, not_implemented, exit_raised, no_function, memory_limit
     detail: str = ""
     cell_error: str = ""
-    answers: list | None = None  # decoded plain data (or plain.Raised / plain.NotPlain)
-    output: str = ""  # the first 64 kB of what the code printed
+    origin: str = ""  # where the graded function was defined, when not in its own cell
+    answers: list | None = None
+    output: str = ""
     error: str = ""  # the sandbox itself failed (no verdict on the learner)
+    lost: str = ""  # the sandbox ended before this exercise's reply: "timeout" or "crashed"
 
 
 class Sandbox:
-    """A fork server in its own process; `run` sends one request and waits for its result.
+    """Runs learners' jobs; one bubblewrap sandbox per `run` call (per learner), none shared.
 
-    Not thread-safe: give each grading thread its own Sandbox. `close()` ends the server (it also
-    ends by itself when the grader's end of its pipe closes).
-    """
+    `view`: the generated package folder (`package_view.build_view`); `scratch`: a folder of the
+    grader's own for the job folders; `trusted`: run without bubblewrap (no isolation)."""
 
-    def __init__(self, debug: bool = False):
-        self._proc: subprocess.Popen | None = None
-        self._buffer = b""
-        self._debug = debug or bool(os.environ.get("MESALIB_GRADING_DEBUG"))
+    def __init__(self, view: Path, scratch: Path, trusted: bool = False):
+        self.view, self.scratch, self.trusted = Path(view), Path(scratch), trusted
+        self.python, sites = bwrap.python_paths()
+        self.sites = ":".join(sites)
 
-    def _start(self) -> None:
-        env = {**os.environ, **THREAD_VARS, "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
-        boot = (
-            "import sys; sys.path.insert(0, sys.argv[1]); "
-            "from mesalib.teaching.grading.sandbox_server import serve; serve()"
-        )
-        self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", boot, _PACKAGE_ROOT],
-            stdin=subprocess.PIPE,
+    def run(self, preamble: str, jobs: list[ExerciseJob], limits: Limits) -> list[RunResult]:
+        """One result per job, in order; never raises for anything the learner's code does."""
+        if not jobs:
+            return []
+        folder = Path(tempfile.mkdtemp(prefix="learner-", dir=self.scratch))
+        try:
+            inputs, work = folder / "in", folder / "work"
+            inputs.mkdir()
+            work.mkdir()
+            _write_job(inputs, preamble, jobs, limits)
+            for path in (folder, inputs, work, *inputs.iterdir()):  # readable by the sandbox's uid
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            with bwrap.user_namespace() if not self.trusted else contextlib.nullcontext() as fd:
+                proc = self._start(inputs, work, limits, fd)
+                replies, ended = _collect(proc, len(jobs), limits)
+        except OSError as exc:
+            return [RunResult(error=f"the sandbox could not be started ({exc})") for _ in jobs]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return [_result(replies[i] if i < len(replies) else None, ended, limits) for i in range(len(jobs))]
+
+    def _start(self, inputs: Path, work: Path, limits: Limits, userns_fd: int | None) -> subprocess.Popen:
+        if self.trusted:
+            argv = [self.python, "-I", "-S", "-c", _BOOT, str(self.view), self.sites, str(inputs), str(work)]
+            env = {**bwrap.ENVIRONMENT, "HOME": str(work), "TMPDIR": str(work)}
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=work,
+                start_new_session=True,
+            )
+        args = [bwrap.PACKAGE, self.sites, bwrap.INPUT, bwrap.WORK]
+        return subprocess.Popen(
+            bwrap.command(self.view, inputs, _BOOT, args, limits.tmp_mb, userns_fd),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=None if self._debug else subprocess.DEVNULL,
-            env=env,
+            stderr=subprocess.PIPE,
+            env={},
             start_new_session=True,
-            close_fds=True,
+            pass_fds=() if userns_fd is None else (userns_fd,),
         )
-        self._buffer = b""
 
-    def start(self) -> Sandbox:
-        """Start the server now (it imports in the background while the grader prepares)."""
-        if self._proc is None or self._proc.poll() is not None:
-            self._start()
-        return self
 
-    def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            assert proc.stdin is not None  # started with stdin=PIPE
-            proc.stdin.close()
-            proc.wait(timeout=5)
-        except Exception:
-            kill_group(proc.pid)
-            try:
-                proc.wait(timeout=5)
-            except Exception:
-                pass
-        try:
-            assert proc.stdout is not None  # started with stdout=PIPE
-            proc.stdout.close()
-        except Exception:
-            pass
+def _write_job(inputs: Path, preamble: str, jobs: list[ExerciseJob], limits: Limits) -> None:
+    exercises = []
+    for i, job in enumerate(jobs):
+        for suffix, data in zip((".json", ".npz"), job.cases):
+            (inputs / f"cases-{i}{suffix}").write_bytes(data)
+        exercises.append(
+            {
+                "name": job.function,
+                "function": job.function,
+                "cell": job.cell,
+                "earlier": job.earlier,
+                "cases": f"cases-{i}",
+                "call": job.call,
+            }
+        )
+    document = {"preamble": preamble, "exercises": exercises, "limits": asdict(limits)}
+    (inputs / "job.json").write_text(json.dumps(document), encoding="ascii")  # odd characters escaped
 
-    def __enter__(self) -> Sandbox:
-        return self.start()
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _readline(self, deadline: float) -> bytes | None:
-        assert self._proc is not None and self._proc.stdout is not None  # called after a request
-        fd = self._proc.stdout.fileno()
-        while b"\n" not in self._buffer:
+def _collect(proc: subprocess.Popen, expected: int, limits: Limits) -> tuple[list[bytes], str]:
+    """The reply lines of the sandbox (at most `expected`), and how it ended: "" (it exited),
+    "timeout" (the deadline passed) or "crashed" (too much data, or it exited early)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + limits.startup_s + expected * (limits.wall_s + 1.0)
+    cap = expected * (limits.answers_mb * 2**20 * 4 // 3 + 2 * 65536) + _REPLY_SLACK
+    out, err = bytearray(), bytearray()
+    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    ended = ""
+    try:
+        while streams:
             left = deadline - time.monotonic()
             if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
-
-    def run(
-        self,
-        *,
-        checks_module: str,
-        exercise: str,
-        function: str,
-        preamble: str,
-        earlier: list[str],
-        cell: str,
-        guards: list[str],
-        cases: tuple[bytes, bytes],
-        limits: Limits,
-        startup_s: float = 120.0,
-    ) -> RunResult:
-        """Run one exercise: define the learner's function from `preamble`, the `earlier` exercise
-        cells' definitions and `cell`, call it on `cases` (the two files of `plain.dumps`)."""
-        io_dir = tempfile.mkdtemp(prefix="mesalib-grade-")
-        try:
-            os.mkdir(os.path.join(io_dir, "work"), 0o700)
-            for name, data in zip(("cases.json", "cases.npz"), cases):
-                with open(os.path.join(io_dir, name), "wb") as f:
-                    f.write(data)
-            request = {
-                "checks_module": checks_module,
-                "exercise": exercise,
-                "function": function,
-                "preamble": preamble,
-                "earlier": earlier,
-                "cell": cell,
-                "guards": guards,
-                "io": io_dir,
-                "limits": asdict(limits),
-            }
-            reply = self._request(request, limits.wall_s + startup_s)
-            if "error" in reply:
-                return RunResult(error=reply["error"])
-            return _collect(io_dir, reply, limits)
-        finally:
-            _remove_tree(io_dir)
-
-    def _request(self, request: dict, wait_s: float) -> dict:
-        for attempt in range(2):
-            self.start()
-            assert self._proc is not None and self._proc.stdin is not None  # start() made the server
-            try:
-                self._proc.stdin.write(json.dumps(request).encode() + b"\n")
-                self._proc.stdin.flush()
-            except (BrokenPipeError, OSError):
-                self.close()
-                if attempt == 0:
+                ended = "timeout"
+                break
+            ready, _, _ = select.select(list(streams), [], [], left)
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    del streams[fd]
                     continue
-                return {"error": "the sandbox server could not be started"}
-            line = self._readline(time.monotonic() + wait_s)
-            if line is None:
-                self.close()
-                return {"error": "the sandbox server stopped answering"}
-            try:
-                reply = json.loads(line)
-            except ValueError:
-                self.close()
-                return {"error": "the sandbox server gave a damaged reply"}
-            return reply
-        return {"error": "the sandbox server could not be started"}
+                buffer = streams[fd]
+                if buffer is err:
+                    err += chunk[: max(0, 65536 - len(err))]
+                else:
+                    out += chunk
+            if len(out) > cap:
+                ended = "crashed"
+                break
+    finally:
+        _kill(proc, wait_s=0.0 if ended else 5.0)
+        proc.stdout.close()
+        proc.stderr.close()
+    lines = bytes(out).split(b"\n")
+    replies = [line for line in lines[:-1]][:expected]
+    if not ended and len(replies) < expected:
+        ended = "crashed"
+        if not replies and proc.returncode not in (0, None):
+            message = err.decode("utf-8", "replace").strip()[-500:]
+            if message and ("bwrap" in message or "Traceback" in message):
+                ended = "error:" + message
+    return replies, ended
 
 
-def _collect(io_dir: str, reply: dict, limits: Limits) -> RunResult:
-    result = RunResult(
-        exit_code=reply.get("exit_code"),
-        signal=reply.get("signal"),
-        timed_out=bool(reply.get("timed_out")),
-        wall_s=float(reply.get("wall_s", 0.0)),
-        cpu_s=float(reply.get("cpu_s", 0.0)),
-    )
-    limit = limits.answers_mb * 2**20
-
-    def read(name: str, max_bytes: int) -> bytes:
+def _kill(proc: subprocess.Popen, wait_s: float) -> None:
+    """End the sandbox: bwrap dies, and with it (--die-with-parent) its namespace and every process in
+    it. A sandbox that closed its output is first given `wait_s` to exit by itself."""
+    try:
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc.poll() is None:
         try:
-            return plain.read_regular_file(os.path.join(io_dir, name), max_bytes)
-        except (OSError, plain.PlainError):
-            return b""
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+    proc.wait()
 
-    output = read("output.txt", 2**30).decode("utf-8", "replace")
-    result.output = output.partition(OUTPUT_MARKER)[2][:65536] if OUTPUT_MARKER in output else output[:65536]
-    if result.exit_code == VIOLATION_EXIT:
-        result.violation = read("violation.txt", 4096).decode("utf-8", "replace") or "forbidden\t"
+
+def _result(line: bytes | None, ended: str, limits: Limits) -> RunResult:
+    if line is None:
+        if ended.startswith("error:"):
+            return RunResult(error="the sandbox failed to start: " + ended[6:])
+        return RunResult(lost=ended or "crashed", timed_out=ended == "timeout")
+    try:
+        reply = json.loads(line)
+        if type(reply) is not dict:
+            raise ValueError("not an object")
+        result = RunResult(
+            exit_code=_int_or_none(reply.get("exit_code")),
+            signal=_int_or_none(reply.get("signal")),
+            timed_out=reply.get("timed_out") is True,
+            wall_s=float(reply.get("wall_s", 0.0)),
+            cpu_s=float(reply.get("cpu_s", 0.0)),
+            output=str(reply.get("output", ""))[:65536],
+        )
+    except (ValueError, TypeError) as exc:
+        return RunResult(exit_code=0, status="bad_answers", detail=f"a damaged reply ({exc})"[:200])
     if result.exit_code == 0:
         try:
-            text, arrays = read("answers.json", limit), read("answers.npz", limit)
+            limit = limits.answers_mb * 2**20
+            text = str(reply.get("answers_json", "")).encode("utf-8", "surrogatepass")
+            arrays = base64.b64decode(str(reply.get("answers_npz", "")), validate=True)
             values, extra = plain.loads(text, arrays, limit)
-        except plain.PlainError as exc:
-            result.status, result.detail = "bad_answers", str(exc)
+        except (ValueError, plain.PlainError) as exc:
+            result.status, result.detail = "bad_answers", str(exc)[:300]
         else:
             result.answers = values
             result.status = str(extra.get("status", ""))[:50]
-            result.detail = str(extra.get("detail", ""))[:2000]
-            result.cell_error = str(extra.get("cell_error", ""))[:2000]
+            result.detail = str(extra.get("detail", ""))[:300]
+            result.cell_error = str(extra.get("cell_error", ""))[:300]
+            result.origin = str(extra.get("origin", ""))[:200]
     return result
 
 
-def kill_group(pid: int) -> None:
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-            return
-        except (ProcessLookupError, PermissionError):
-            continue
-
-
-def _remove_tree(path: str) -> None:
-    def retry(func, target, _exc):
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=retry)
+def _int_or_none(value) -> int | None:
+    return value if type(value) is int else None

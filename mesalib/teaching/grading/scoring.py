@@ -13,8 +13,11 @@ import signal
 from dataclasses import dataclass, field
 
 from mesalib.teaching.checks import Case, Exercise
-from mesalib.teaching.grading import codecheck, plain
-from mesalib.teaching.grading.sandbox import SETUP_FAILED_EXIT, Limits, RunResult
+from mesalib.teaching.grading import plain
+from mesalib.teaching.grading.imitation import imitates_check
+from mesalib.teaching.grading.package_view import STUB_ERROR
+from mesalib.teaching.grading.provenance import origin_problem
+from mesalib.teaching.grading.sandbox import Limits, RunResult
 
 __all__ = ["ExerciseResult", "Prepared", "hundredths", "run_status", "score"]
 
@@ -29,7 +32,8 @@ def hundredths(points: int, passed: int, total: int) -> int:
 @dataclass
 class Prepared:
     """One exercise's cases for a grading run: public ones first, then hidden ones, their expected
-    answers, the case arguments as the sandbox reads them, and the library objects it guards."""
+    answers, the case arguments as the sandbox reads them, the library objects that are its answer,
+    the canonical code of those (to recognise a copy) and the exercise's own call adapter."""
 
     exercise: Exercise
     cases: list[Case]
@@ -37,6 +41,8 @@ class Prepared:
     expected: list
     blob: tuple[bytes, bytes]
     guards: list[str]
+    shapes: set[str]
+    call: str | None
 
 
 @dataclass
@@ -69,25 +75,17 @@ class ExerciseResult:
 
 def run_status(run: RunResult, limits: Limits) -> tuple[str, str] | None:
     """The status and message when the run itself says how the exercise ends (a sandbox error, a
-    violation, a limit, a crash, a raised exit, a stub); None when its answers are to be judged."""
+    limit, a crash, a raised exit, a stub, a function from elsewhere); None when its answers are to be
+    judged."""
     if run.error:
         return "sandbox_error", run.error + " (not caused by the submission: grade it again)"
-    if run.violation:
-        kind, _, detail = run.violation.partition("\t")
-        if kind == "reference":
-            return (
-                "reads_reference",
-                f"the code {detail}; this exercise must be solved with your own code",
-            )
-        return (
-            "forbidden_action",
-            f"the code {detail or 'did something the sandbox forbids'}: exercise code may only compute",
-        )
-    if run.timed_out:
+    if run.timed_out or run.lost == "timeout":
         return (
             "timeout",
             f"the code ran longer than the {limits.wall_s:g} s limit (an endless loop, or sleeping?)",
         )
+    if run.lost:
+        return "crashed", "the sandbox running the code ended before this exercise was done"
     if run.signal is not None:
         if run.signal == signal.SIGXCPU or (run.signal == signal.SIGKILL and run.cpu_s >= 0.9 * limits.cpu_s):
             return "cpu_limit", f"the code used more than {limits.cpu_s:g} s of CPU time"
@@ -98,9 +96,7 @@ def run_status(run: RunResult, limits: Limits) -> tuple[str, str] | None:
         except ValueError:
             sig = str(run.signal)
         return "crashed", f"the process running the code died ({sig})"
-    if run.exit_code == SETUP_FAILED_EXIT:
-        return "crashed", "the process running the code could not write its answers"
-    if run.exit_code not in (0, None):
+    if run.exit_code != 0:
         return (
             "crashed",
             f"the process running the code exited early with code {run.exit_code} (os._exit?)",
@@ -124,11 +120,35 @@ def run_status(run: RunResult, limits: Limits) -> tuple[str, str] | None:
     return None
 
 
+def _reference_called(run: RunResult) -> str | None:
+    """The library answer the code tried to call (it has no code in the sandbox), or None."""
+    if run.cell_error.startswith(STUB_ERROR):
+        return run.cell_error.partition(": ")[2]
+    for answer in run.answers or []:
+        if isinstance(answer, plain.Raised) and answer.type_name == STUB_ERROR:
+            return answer.message
+    return None
+
+
 def score(prepared: Prepared, run: RunResult, fake: list[str], limits: Limits) -> ExerciseResult:
     """The result of one exercise's run: its stop status, or its judged answers and points. `fake`:
     the check-output imitations the static check found in the cell."""
     exercise = prepared.exercise
-    stopped = run_status(run, limits) or _unusable_answers(prepared, run.answers or [])
+    stopped = run_status(run, limits)
+    if stopped:
+        return ExerciseResult(exercise, *stopped)
+    called = _reference_called(run)
+    if called:
+        target = called.partition(" is the library")[0][:120]
+        return ExerciseResult(
+            exercise,
+            "reads_reference",
+            f"the code calls {target}, the library's answer: this exercise must be solved with your own code",
+        )
+    foreign = origin_problem(exercise.name, run.origin)
+    if foreign:
+        return ExerciseResult(exercise, "provenance", foreign)
+    stopped = _unusable_answers(prepared, run.answers or [])
     if stopped:
         return ExerciseResult(exercise, *stopped)
     passed_public, passed_hidden, report = _judge_answers(prepared, run.answers or [])
@@ -142,9 +162,9 @@ def score(prepared: Prepared, run: RunResult, fake: list[str], limits: Limits) -
         hidden=(passed_hidden, n_hidden),
         report=report,
     )
-    printed = codecheck.FAKE_PASS.search(run.output or "")
+    printed = imitates_check(run.output or "", exercise.name)
     if passed < total and (fake or printed):
-        text = fake[0] if fake else printed.group(0) if printed else ""
+        text = fake[0] if fake else printed or ""
         return ExerciseResult(
             exercise,
             "fake_output",
@@ -161,7 +181,8 @@ def score(prepared: Prepared, run: RunResult, fake: list[str], limits: Limits) -
         where = f"{passed_public} of {n_public} public and {passed_hidden} of {n_hidden} hidden cases pass"
         result.message = f"{passed} of {total} cases pass ({where})"
     if run.cell_error:
-        result.notes.append(f"running the cell raised {run.cell_error} (after defining the function)")
+        kind = run.cell_error.partition(":")[0][:60]
+        result.notes.append(f"running the cell raised {kind} (after defining the function)")
     return result
 
 
@@ -203,7 +224,7 @@ def _judge_answers(prepared: Prepared, answers: list) -> tuple[int, int, str]:
 def _problem(exercise: Exercise, case: Case, expected, actual, judge_is_compare: bool) -> str | None:
     """None when `actual` is right, else what is wrong with it (a raise or non-plain data included)."""
     if isinstance(actual, plain.Raised):
-        return f"raised {actual.type_name}: {actual.message}"
+        return f"raised {actual.type_name}: {actual.message[:200]}"
     if isinstance(actual, plain.NotPlain):
         return (
             f"returned a {actual.type_name}, which is not plain data (numbers, booleans, strings, "
