@@ -449,3 +449,21 @@ def test_forks_fail_by_default(box):
     (result,) = _run(box, "import os\n" + GOOD.replace("    return", "    os.fork()\n    return"))
     assert result.answers is not None, result
     assert {a.type_name for a in result.answers} == {"BlockingIOError"}
+
+
+def test_python_under_the_hosts_tmp_is_bound_on_top_of_the_private_tmp(monkeypatch, tmp_path):
+    """A clone (and its virtual environment) in /tmp, as CI makes it: the sandbox's own /tmp must be
+    mounted first, or it hides the site-packages and no learner's code can even import NumPy."""
+    monkeypatch.setattr(
+        bwrap, "python_paths", lambda: ("/usr/bin/python3", ["/tmp/clone/.venv/site-packages"])
+    )
+    monkeypatch.setattr(bwrap, "bwrap_path", lambda: "/usr/bin/bwrap")
+    cmd = bwrap.command(tmp_path, tmp_path, "pass", [], tmp_mb=8)
+    tmpfs = cmd.index("--tmpfs")
+    assert cmd[tmpfs + 1] == bwrap.WORK == "/tmp"
+    site = next(
+        i
+        for i in range(len(cmd) - 2)
+        if cmd[i : i + 3] == ["--ro-bind", *["/tmp/clone/.venv/site-packages"] * 2]
+    )
+    assert tmpfs < site

@@ -105,7 +105,7 @@ def _read_only_binds() -> list[str]:
         folders.append(os.path.dirname(executable))
     folders.append("/usr")
     out: list[str] = []
-    made: set[str] = set()
+    made = {WORK}  # the private tmpfs, mounted before these binds
     for folder in dict.fromkeys(folders):
         out += _parents(folder, made)
         out += ["--ro-bind", folder, folder]
@@ -165,6 +165,14 @@ def command(
         "--die-with-parent",
         "--new-session",
         "--as-pid-1",
+        # the private /tmp first, so that Python or its site-packages under the host's /tmp (a clone
+        # in /tmp, say) are bound on top of it rather than hidden by it
+        "--size",
+        str(int(tmp_mb) * 2**20),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        WORK,
         *_read_only_binds(),
         *_parents(PACKAGE, set()),
         "--ro-bind",
@@ -177,12 +185,6 @@ def command(
         "/proc",
         "--dev",
         "/dev",
-        "--size",
-        str(int(tmp_mb) * 2**20),
-        "--perms",
-        "1777",
-        "--tmpfs",
-        WORK,
         "--remount-ro",
         "/dev",
         "--remount-ro",
