@@ -7,7 +7,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import ipywidgets as W
 import numpy as np
 import pytest
 from PIL import Image
@@ -133,18 +132,39 @@ def test_replay_slider_and_player_redraw_frames():
     assert widgets.replay(NearestKey(), SHORT, seed=3).image.value == first
 
 
+class _Wire:
+    """A comm that hands each message to the test's `Browser`. Every widget of the scrubber gets its
+    own, so what is sent does not depend on which comm implementation the process happens to have
+    (ipywidgets sends only over a comm whose `kernel` is set; importing ipykernel elsewhere changes
+    the default comm)."""
+
+    kernel = True
+
+    def __init__(self, browser: "Browser", widget):
+        self.browser, self.widget = browser, widget
+        self.comm_id = getattr(widget.comm, "comm_id", f"wire-{id(widget)}")  # the widget's model id
+
+    def send(self, data=None, metadata=None, buffers=None):
+        self.browser.receive(self.widget, data, buffers)
+
+    def on_msg(self, callback):  # messages from the browser: the test calls set_state itself
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+
 class Browser:
     """What the browser shows of a scrubber, updated message by message as the kernel sends them
-    (`Widget._send` recorded), so that a test sees every intermediate state a learner could see."""
+    (each widget's comm recorded), so that a test sees every intermediate state a learner could see."""
 
     def __init__(self, scrubber, monkeypatch):
         self.scrubber = scrubber
         self.number, self.picture = scrubber.slider.value, scrubber.image.value
         self.status = scrubber.status.value
         self.disagreements: list[str] = []
-        monkeypatch.setattr(
-            W.Widget, "_send", lambda widget, msg, buffers=None: self.receive(widget, msg, buffers)
-        )
+        for widget in (scrubber.slider, scrubber.player, scrubber.image, scrubber.status):
+            monkeypatch.setattr(widget, "comm", _Wire(self, widget))
 
     def receive(self, widget, msg, buffers) -> None:
         if msg.get("method") != "update":  # an echo of what the browser itself sent changes nothing
