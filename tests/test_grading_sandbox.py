@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -467,3 +468,18 @@ def test_python_under_the_hosts_tmp_is_bound_on_top_of_the_private_tmp(monkeypat
         if cmd[i : i + 3] == ["--ro-bind", *["/tmp/clone/.venv/site-packages"] * 2]
     )
     assert tmpfs < site
+
+
+def test_the_grader_parses_python_one_thread_at_a_time():
+    """CPython 3.11's ast.parse is not thread-safe (its depth counter is shared between threads: CI saw
+    "SystemError: AST constructor recursion depth mismatch" while two learners were graded at once).
+    Every parse in the grader's process goes through `codecheck.parse_python`, which holds a lock;
+    only the sandbox's runner (`inside.py`, one thread, its own process) may call ast.parse itself."""
+    folder = Path(codecheck.__file__).parent
+    direct = sorted(
+        path.name
+        for path in folder.glob("*.py")
+        if "ast.parse(" in path.read_text(encoding="utf-8") and path.name not in ("inside.py", "codecheck.py")
+    )
+    assert direct == []
+    assert codecheck.parse_python("x = 1").body[0].targets[0].id == "x"

@@ -16,6 +16,7 @@ import inspect
 import textwrap
 
 from mesalib.teaching.checks import Exercise
+from mesalib.teaching.grading.codecheck import parse_python
 
 __all__ = ["call_source"]
 
@@ -41,9 +42,9 @@ def call_source(exercise: Exercise) -> str | None:
     module = inspect.getmodule(method)
     if module is None:
         raise ValueError(f"the call of {exercise.id} has no module")
-    tree = ast.parse(inspect.getsource(module))
+    tree = parse_python(inspect.getsource(module))
     body = textwrap.dedent(inspect.getsource(method))
-    function = ast.parse(body).body[0]
+    function = parse_python(body).body[0]
     assert isinstance(function, ast.FunctionDef)
     function.name = "_exercise_call"
     function.decorator_list = []

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 
 from mesalib.teaching.grading.imitation import imitates_check
 
@@ -68,10 +69,21 @@ def runnable_source(source: str) -> str:
     return "\n".join(_MAGIC.sub(r"\1pass", line) for line in lines)
 
 
+_PARSING = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """`ast.parse`, one thread at a time. The grader reads learners' cells in several threads, and
+    CPython 3.11's conversion of a syntax tree to Python objects is not thread-safe: two at once can
+    fail with "SystemError: AST constructor recursion depth mismatch" (seen in CI)."""
+    with _PARSING:
+        return ast.parse(source)
+
+
 def parse(source: str) -> tuple[ast.Module | None, str]:
     """(tree, "") or (None, "line N: message"), for the cell's runnable source."""
     try:
-        return ast.parse(runnable_source(source)), ""
+        return parse_python(runnable_source(source)), ""
     except SyntaxError as exc:
         return None, f"line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
@@ -125,7 +137,7 @@ def needed_imports(preamble: str, sources: list[str]) -> str:
         if tree is not None:
             used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     kept = []
-    for node in ast.parse(preamble).body:
+    for node in parse_python(preamble).body:
         if import_bindings(ast.Module(body=[node], type_ignores=[])).keys() & used:
             kept.append(ast.unparse(node))
     return "\n".join(kept)

@@ -27,6 +27,8 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from mesalib.teaching.grading.codecheck import parse_python
+
 __all__ = ["STUB_ERROR", "build_view", "stub_source"]
 
 STUB_ERROR = "ReferenceUnavailable"
@@ -52,7 +54,7 @@ def __getattr__(name):
 
 
 def _raise_statement(target: str) -> ast.stmt:
-    return ast.parse(f"_graded_away({target!r})").body[0]
+    return parse_python(f"_graded_away({target!r})").body[0]
 
 
 class _Stubber(ast.NodeTransformer):
@@ -77,7 +79,7 @@ class _Stubber(ast.NodeTransformer):
                     if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         sub.body = [_raise_statement(target)]
             node.body[i] = statement
-        node.body[_after_future_imports(node) : _after_future_imports(node)] = ast.parse(_PRELUDE).body
+        node.body[_after_future_imports(node) : _after_future_imports(node)] = parse_python(_PRELUDE).body
         return node
 
 
@@ -97,7 +99,7 @@ def stub_source(source: str, module: str, names: Iterable[str]) -> str:
     at the module's top level (the view would otherwise silently keep an answer)."""
     wanted = set(names)
     stubber = _Stubber(module, wanted)
-    tree = stubber.visit(ast.parse(source))
+    tree = stubber.visit(parse_python(source))
     missing = wanted - stubber.found
     if missing:
         raise ValueError(f"{module} defines no top-level {', '.join(sorted(missing))} to stub")

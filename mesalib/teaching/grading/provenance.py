@@ -19,6 +19,8 @@ import importlib
 import inspect
 import textwrap
 
+from mesalib.teaching.grading.codecheck import parse_python
+
 __all__ = ["MIN_NODES", "copied_function", "library_shapes", "origin_problem"]
 
 MIN_NODES = 40
@@ -47,7 +49,7 @@ def library_shapes(targets: list[str]) -> set[str]:
         try:
             obj = getattr(importlib.import_module(module_name), name)
             source = textwrap.dedent(inspect.getsource(obj))
-            tree = ast.parse(source)
+            tree = parse_python(source)
         except (ImportError, AttributeError, OSError, TypeError, SyntaxError):
             continue
         for function in _functions(tree):
