@@ -61,8 +61,8 @@ def gymnasium_single(env_id: str, seconds: float, repeat: int, **kwargs) -> floa
     return steps_per_second(step, lambda: env.reset(seed=0), seconds, repeat)
 
 
-def batched_core(dist, num_envs: int, seconds: float, repeat: int) -> float:
-    env = VecChestsAndKeys(dist, num_envs, seed=0)
+def random_batches(env, num_envs: int, seconds: float, repeat: int) -> float:
+    """Steps per second of a batched environment (`step(actions)`, `reset(seed=)`) on random actions."""
     actions = np.random.default_rng(0).integers(0, 4, size=(64, num_envs))
     i = 0
 
@@ -73,21 +73,15 @@ def batched_core(dist, num_envs: int, seconds: float, repeat: int) -> float:
         return num_envs
 
     return steps_per_second(step, lambda: env.reset(seed=0), seconds, repeat)
+
+
+def batched_core(dist, num_envs: int, seconds: float, repeat: int) -> float:
+    return random_batches(VecChestsAndKeys(dist, num_envs, seed=0), num_envs, seconds, repeat)
 
 
 def gymnasium_vector(env_id: str, num_envs: int, seconds: float, repeat: int) -> float:
     """`gymnasium.make_vec` (our vector adapter over the batched core), as a Gymnasium user drives it."""
-    env = gym.make_vec(env_id, num_envs=num_envs)
-    actions = np.random.default_rng(0).integers(0, 4, size=(64, num_envs))
-    i = 0
-
-    def step():
-        nonlocal i
-        env.step(actions[i % 64])
-        i += 1
-        return num_envs
-
-    return steps_per_second(step, lambda: env.reset(seed=0), seconds, repeat)
+    return random_batches(gym.make_vec(env_id, num_envs=num_envs), num_envs, seconds, repeat)
 
 
 def writing_observations(dist, num_envs: int, seconds: float, repeat: int) -> float:

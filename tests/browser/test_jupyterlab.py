@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from course_server import isolated_jupyter_env
 
 pytestmark = pytest.mark.browser
 
@@ -80,15 +81,7 @@ class Lab:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "jupyterlab.log"
-        env = dict(os.environ)
-        for name, sub in (
-            ("JUPYTER_CONFIG_DIR", "config"),
-            ("JUPYTER_DATA_DIR", "data"),
-            ("JUPYTER_RUNTIME_DIR", "runtime"),
-            ("IPYTHONDIR", "ipython"),
-        ):
-            (home / sub).mkdir(parents=True, exist_ok=True)
-            env[name] = str(home / sub)
+        env = isolated_jupyter_env(home)
         env["MPLBACKEND"] = "Agg"
         # No "get notified about Jupyter news?" toast over the screenshots.
         news = home / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
