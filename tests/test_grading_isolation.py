@@ -12,13 +12,11 @@ import textwrap
 import time
 
 import pytest
-from test_grading_support import require_sandbox
+from test_grading_support import lesson00_sandbox, require_sandbox
 
 from mesalib.teaching import checks
-from mesalib.teaching.grading import Limits, forbidden_targets, grade, plain
-from mesalib.teaching.grading.notebooks import REPO
-from mesalib.teaching.grading.package_view import build_view
-from mesalib.teaching.grading.sandbox import ExerciseJob, Sandbox
+from mesalib.teaching.grading import Limits, grade, plain
+from mesalib.teaching.grading.sandbox import ExerciseJob
 from mesalib.teaching.grading.synthetic import learner_notebook, write_notebook
 
 EX00 = checks.lesson00.discounted_return
@@ -27,11 +25,7 @@ GOOD = "def discounted_return(rewards, gamma):\n    return sum(gamma**t * r for 
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    require_sandbox()
-    root = tmp_path_factory.mktemp("isolation")
-    view = build_view(REPO / "mesalib", root / "view", forbidden_targets(EX00))
-    (root / "jobs").mkdir()
-    return Sandbox(view, root / "jobs")
+    return lesson00_sandbox(tmp_path_factory.mktemp("isolation"))
 
 
 def test_the_learner_sees_nothing_of_the_grader_and_can_write_only_its_scratch(box, tmp_path):

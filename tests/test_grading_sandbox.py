@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_grading_support import require_sandbox
+from test_grading_support import lesson00_sandbox
 
 from mesalib.teaching import checks
 from mesalib.teaching.grading import bwrap, codecheck, forbidden_targets, hundredths, plain
@@ -25,7 +25,7 @@ from mesalib.teaching.grading.learners import printable, unique_names
 from mesalib.teaching.grading.notebooks import REPO
 from mesalib.teaching.grading.package_view import STUB_ERROR, build_view, stub_source
 from mesalib.teaching.grading.provenance import copied_function, library_shapes
-from mesalib.teaching.grading.sandbox import ExerciseJob, Limits, Sandbox
+from mesalib.teaching.grading.sandbox import ExerciseJob, Limits
 
 EX00 = checks.lesson00.discounted_return
 CASES = plain.dumps([c.args for c in EX00.cases(0)])
@@ -316,11 +316,7 @@ def test_the_view_of_lesson02_has_no_answers_and_its_imports_work(tmp_path):
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    require_sandbox()
-    root = tmp_path_factory.mktemp("sandbox")
-    view = build_view(REPO / "mesalib", root / "view", forbidden_targets(EX00))
-    (root / "jobs").mkdir()
-    return Sandbox(view, root / "jobs")
+    return lesson00_sandbox(tmp_path_factory.mktemp("sandbox"))
 
 
 SMALL = Limits(wall_s=5, cpu_s=5, memory_mb=256, startup_s=30)

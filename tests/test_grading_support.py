@@ -1,13 +1,18 @@
-"""The rule for the grading tests that need bubblewrap: skipped on a developer's machine without it,
-failed (never skipped) in CI, where .ci/run installs it."""
+"""What the grading tests that need bubblewrap share: the rule (skipped on a developer's machine
+without it, failed, never skipped, in CI, where .ci/run installs it) and a sandbox for lesson 00."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from mesalib.teaching.grading import bwrap
+from mesalib.teaching import checks
+from mesalib.teaching.grading import bwrap, forbidden_targets
+from mesalib.teaching.grading.notebooks import REPO
+from mesalib.teaching.grading.package_view import build_view
+from mesalib.teaching.grading.sandbox import Sandbox
 
 
 def require_sandbox() -> None:
@@ -29,3 +34,11 @@ def test_a_missing_sandbox_fails_in_ci_and_skips_elsewhere(monkeypatch):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception):
         require_sandbox()
+
+
+def lesson00_sandbox(root: Path) -> Sandbox:
+    """A sandbox in `root` whose package view has lesson 00's graded reference taken away."""
+    require_sandbox()
+    view = build_view(REPO / "mesalib", root / "view", forbidden_targets(checks.lesson00.discounted_return))
+    (root / "jobs").mkdir()
+    return Sandbox(view, root / "jobs")
