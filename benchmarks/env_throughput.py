@@ -10,7 +10,7 @@ Targets (on 2 cores): batch 4096 >= 5M steps/s; batch 1 >= 10x Minigrid; `gymnas
 (the vector adapter over the core) within 10% of the core it wraps.
 
 The last lines measure a ceiling for the default view: an allocentric step, less writing its
-4 x 9 x 9-byte observations, plus nothing but writing the 4 x 17 x 17-byte default observations.
+4 x 9 x 9-byte observations, plus nothing but writing the 4 x 13 x 13-byte default observations.
 With the rest of the step as it is, no way of gathering the windows can beat that ceiling: it is the
 measure of how much of the gap to a target is the observation's size and how much is the gather.
 """

@@ -53,18 +53,24 @@ def timed_training(seed: int, out: Path, total_steps: int | None) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="training seeds 0..N-1 (default 10)")
+    parser.add_argument("--seeds", type=int, default=10, help="how many training seeds (default 10)")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=100,
+        help="the first of them (default 100: seeds 0-9 chose the default's settings, cannot test it)",
+    )
     parser.add_argument("--timed", type=int, default=5, help="seeds whose times give the median (default 5)")
     parser.add_argument("--episodes", type=int, default=1000, help="evaluation episodes per split")
     parser.add_argument("--total-steps", type=int, help="passed to mesalib train (default: its own)")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or not 1 <= args.timed <= args.seeds or args.episodes < 1:
-        parser.error("need --seeds >= 1, 1 <= --timed <= --seeds and --episodes >= 1")
+    if args.seeds < 1 or not 1 <= args.timed <= args.seeds or args.episodes < 1 or args.first_seed < 0:
+        parser.error("need --seeds >= 1, 1 <= --timed <= --seeds, --episodes >= 1 and --first-seed >= 0")
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="mesalib-bench-") as folder:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             path = Path(folder) / f"seed{seed}.pt"
             seconds = timed_training(seed, path, args.total_steps)
             agent = Agent.load(path)

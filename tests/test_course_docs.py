@@ -835,8 +835,8 @@ Run `mesalib grade subs/ --out grades/ --seed 7 --lesson 02 --jobs 2`, then open
 `TRAIN.replace(view=7, inventory_planes=2)`, `gym.make("mesalib/ChestsAndKeys-Test-v0", view=7)`,
 `LevelDistribution.max_steps`, `mix(TRAIN, TEST, 0.1)` and `--resume`. See [the README](../README.md).
 `Planner`, `ValuePlanner.objective`, `UNREACHABLE`, `PPOConfig.total_steps`, `KEYS_FIRST` (a lesson's name),
-`MESALIB_THREADS`, `True`, `keys_held`, `check_edited`, `ghost_chests=True`, `RETRAIN = True` and a code
-span broken over `two
+`MESALIB_THREADS`, `True`, `keys_held`, `check_edited`, `ghost_chests=True`, `LIVE_SEEDS = (10, 11)` and
+a code span broken over `two
 lines`.
 
 ```bash

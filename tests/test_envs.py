@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import mesalib
 from mesalib.env.adapters import ChestsAndKeysEnv, ChestsAndKeysVectorEnv
 from mesalib.env.levels import TEST, TRAIN
+from mesalib.env.vecenv import VecChestsAndKeys
 
 IDS = ["mesalib/ChestsAndKeys-Train-v0", "mesalib/ChestsAndKeys-Test-v0"]
 
@@ -81,18 +82,22 @@ def test_make_vec_returns_the_batched_env_with_same_step_autoreset():
     assert envs.observation_space.shape == (16, *TRAIN.observation_shape)
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs, info = envs.reset(seed=0)
+    core = VecChestsAndKeys(TRAIN, 16, seed=0)  # the same games, stepped directly
     assert envs.observation_space.contains(obs)
     seen_final = False
     for _ in range(40):
-        obs, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
-        assert envs.observation_space.contains(obs)
+        actions = envs.action_space.sample()
+        obs, reward, terminated, truncated, info = envs.step(actions)
+        core_obs, _, _, _, core_info = core.step(actions, final_obs=True)
+        assert envs.observation_space.contains(obs) and np.array_equal(obs, core_obs)
         done = terminated | truncated
         if done.any():
             seen_final = True
+            assert all(info["final_obs"][i] is None for i in np.flatnonzero(~done))
             assert np.array_equal(info["_final_info"], done)
-            for i in np.flatnonzero(done):
-                assert info["final_obs"][i].shape == TRAIN.observation_shape
-                assert info["final_info"]["steps"][i] >= 1
+            for k, i in enumerate(np.flatnonzero(done)):
+                assert np.array_equal(info["final_obs"][i], core_info["final_obs"][k])
+                assert info["final_info"]["steps"][i] == core_info["steps"][i] >= 1
                 assert info["steps"][i] == 0  # the new episode has not moved yet
     assert seen_final
 

@@ -142,7 +142,9 @@ def test_torch_agent_field_is_softmax_of_its_logits_at_each_cell():
     cells, probs = choices.field_probabilities(agent, level, keys_held=1, dist=dist)
     assert probs.shape == (len(cells), 4) and np.allclose(probs.sum(axis=1), 1.0)
     obs = choices.observation_at(level, cells[3], dist, keys_held=1)
-    assert obs[3, 8, 8] == 1 and obs[4].all() and not obs[5].any()  # agent in the middle; one key held
+    middle = dist.view // 2
+    assert obs[3, middle, middle] == 1  # the agent in the middle
+    assert obs[4].all() and not obs[5].any()  # one key held
     expected = torch.softmax(agent.logits(obs[None]), dim=-1).numpy()[0]
     assert np.allclose(probs[3], expected, atol=1e-6)
 

@@ -19,9 +19,14 @@ VARIANTS = {
         layout="maze", size=11, ghost_chests=True, wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30
     ),
     "tiny": TRAIN.replace(size=5, keys=(1, 3), chests=(1, 3), max_steps=12, view=3, inventory_planes=1),
-    # The padded layout has three cases: rows as wide as the view (the default: 17 = 2 * 9 - 1), rows
-    # wider than the view (above: 11 + 8 > 17, and small views), and a view wider than it needs to be.
+    # The padded layout has two cases. Rows as wide as the view, whose windows wrap into the row above
+    # and below, when the view sees every cell inside the border from anywhere (view >= 2 * size - 5:
+    # the default 13 on size 9, exactly 9 on size 7, 17 on size 9, and views wider than they need to
+    # be). Rows wider than the view otherwise (11 on size 9 just below, size 11 above, small views).
     "view-wider-than-board": TRAIN.replace(size=7, view=15, inventory_planes=1),
+    "view-just-wide-enough": TRAIN.replace(size=7, view=9, inventory_planes=2, ghost_chests=True),
+    "view-just-too-narrow": TRAIN.replace(view=11, layout="maze"),
+    "whole-board-view": TRAIN.replace(view=17, inventory_planes=1),
     "one-cell-view": TRAIN.replace(view=1),
 }
 
@@ -100,3 +105,7 @@ def test_load_starts_given_levels_and_rejects_the_wrong_size():
     np.testing.assert_array_equal(env.observe()[3], observe(State.start(levels[1]), TRAIN))
     with pytest.raises(ValueError, match="9x9"):
         env.load(np.array([0]), TRAIN.replace(size=7).sample(np.random.default_rng(0), 1))
+    open_border = TRAIN.sample(np.random.default_rng(2), 1)
+    open_border.walls[0, 0, 4] = False
+    with pytest.raises(ValueError, match="walls all around its border"):
+        env.load(np.array([0]), open_border)

@@ -51,7 +51,7 @@ def test_observations_show_the_keys_held_only_with_inventory_planes():
     plain = stance.observations([level, level], TRAIN, [0, 1])
     assert np.array_equal(plain[0], plain[1])  # the default observation cannot show the key in hand
     inv = stance.observations([level, level, level], TRAIN.replace(inventory_planes=2), [0, 1, 2])
-    assert inv.shape == (3, 6, 17, 17)
+    assert inv.shape == (3, 6, TRAIN.view, TRAIN.view)
     assert inv[0, 4:].sum() == 0 and inv[1, 4].all() and not inv[1, 5].any() and inv[2, 4:].all()
     assert np.array_equal(inv[:, :4], np.stack([Game(level, TRAIN).observe()] * 3))
 

@@ -19,8 +19,9 @@ DEFAULT_THREADS = default_threads()
 
 DEFAULT_DISTRIBUTIONS = {"train": TRAIN, "test": TEST}
 """The distributions the default agent trains and is tested on (`levels.TRAIN` and `levels.TEST`):
-9x9 room, 20-step limit, egocentric 17x17 view (the whole grid around the agent), no inventory planes.
-See benchmarks/results/config_search.md for the measurements behind these choices."""
+9x9 room, 20-step limit, egocentric 13x13 view (every cell inside the walls, wherever the agent stands),
+no inventory planes. See benchmarks/results/config_search.md for the levels and
+benchmarks/results/speed_search.md for the training settings below."""
 
 
 def matching_test(dist: LevelDistribution | Mixture) -> LevelDistribution:
@@ -39,22 +40,23 @@ class PPOConfig:
     """Levels for the periodic TEST evaluation; None means `matching_test(dist)` (TEST counts, same view)."""
     network: str = "mlp"
     """Network: "mlp" (flatten, two tanh layers) or "cnn" (small convolutional trunk)."""
-    hidden: int = 256
+    hidden: int = 128
     """Width of the hidden layers (the `features` the interpretability lessons read)."""
-    num_envs: int = 64
+    num_envs: int = 128
     """Games played in parallel while collecting experience."""
-    num_steps: int = 64
+    num_steps: int = 32
     """Steps per game in each rollout; one update learns from num_envs * num_steps samples."""
-    epochs: int = 4
+    epochs: int = 3
     """Passes over each rollout."""
     minibatches: int = 4
     """Minibatches per pass (each of num_envs * num_steps / minibatches samples)."""
-    lr: float = 1e-3
+    lr: float = 3e-3
     """Adam learning rate."""
-    anneal_lr: bool = False
+    anneal_lr: bool = True
     """Decay the learning rate linearly to zero over training."""
-    gamma: float = 0.97
-    """Discount factor."""
+    gamma: float = 0.90
+    """Discount factor (0.90: a short horizon makes the agent the most reliable key collector on TEST;
+    benchmarks/results/speed_search.md)."""
     gae_lambda: float = 0.95
     """GAE lambda: 0 = one-step TD advantages, 1 = Monte-Carlo advantages."""
     clip: float = 0.2
@@ -65,7 +67,7 @@ class PPOConfig:
     """Weight of the value loss."""
     max_grad_norm: float = 0.5
     """Gradients are rescaled to at most this global norm."""
-    total_steps: int = 1_500_000
+    total_steps: int = 400_000
     """Environment steps to train for (rounded up to whole updates)."""
     seed: int = 0
     """Seeds torch, the sampling generator and the training levels: same seed (and threads), same numbers."""

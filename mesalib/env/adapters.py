@@ -130,10 +130,9 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
         done = terminated | truncated
         if done.any():
             infos["final_obs"] = np.full(self.num_envs, None, dtype=object)
-            for i, last in zip(np.flatnonzero(done), final_obs):
-                infos["final_obs"][i] = last
+            infos["final_obs"][done] = np.fromiter(final_obs, dtype=object, count=len(final_obs))
             infos["_final_obs"] = done
-            infos["final_info"] = self._infos(counters, mask=done)
+            infos["final_info"] = self._infos(counters, mask=done, fresh=True)
             infos["_final_info"] = done
         return obs, reward, terminated, truncated, infos
 
@@ -148,12 +147,14 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
             for i in range(self.num_envs)
         ]
 
-    def _infos(self, counters: dict, mask: np.ndarray | None = None) -> dict:
-        """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask."""
+    def _infos(self, counters: dict, mask: np.ndarray | None = None, fresh: bool = False) -> dict:
+        """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask. The
+        arrays are copied unless `fresh` says they are already the caller's own (the core's step
+        returns copies)."""
         mask = np.ones(self.num_envs, bool) if mask is None else mask
         infos = {}
         for name in INFO_KEYS:
-            infos[name] = counters[name].copy()
+            infos[name] = counters[name] if fresh else counters[name].copy()
             infos["_" + name] = mask.copy()
         return infos
 

@@ -86,10 +86,11 @@ class Boards(LevelBatch):
 class LevelDistribution:
     """Everything that defines a family of levels and how an episode on them is played and seen.
 
-    Why these defaults: a 9x9 room with a 20-step limit is small enough to train on a laptop CPU in a
-    minute, and the step limit is tight enough that "collect every key first" costs chests when keys
+    Why these defaults: a 9x9 room with a 20-step limit is small enough to train on a laptop CPU in
+    seconds, and the step limit is tight enough that "collect every key first" costs chests when keys
     are plentiful (see benchmarks/results/config_search.md and lesson 08). The egocentric view of the whole
-    grid (17x17 around the agent) is what lets the key-collecting skill transfer to `TEST`.
+    grid (13x13 around the agent: every cell inside the walls, wherever it stands) is what lets the
+    key-collecting skill transfer to `TEST`.
     """
 
     size: int = 9
@@ -102,7 +103,7 @@ class LevelDistribution:
     """Inclusive range for the number of chests in a level."""
     max_steps: int = 20
     """Step limit: the episode is truncated after this many steps."""
-    view: int | None = 17
+    view: int | None = 13
     """Side of the egocentric window centred on the agent (odd), or None for the whole grid, fixed."""
     inventory_planes: int = 0
     """How many observation planes show the keys held: plane i is all ones when more than i keys are held."""

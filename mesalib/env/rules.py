@@ -375,7 +375,13 @@ def can_open_more(keys, chests, keys_held):
 
 
 def observe_arrays(
-    walls, keys, chests, agent, view: int | None = 17, keys_held: int = 0, inventory_planes: int = 0
+    walls,
+    keys,
+    chests,
+    agent,
+    view: int | None = LevelDistribution.view,
+    keys_held: int = 0,
+    inventory_planes: int = 0,
 ) -> np.ndarray:
     """What the agent observes: `observe` for a board given as arrays.
 

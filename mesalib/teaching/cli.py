@@ -360,7 +360,7 @@ def _add_train(sub) -> None:
 
 def _add_checkpoints(sub) -> None:
     ck = sub.add_parser("checkpoints", help="list the shipped agents, or --regenerate them")
-    ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 40 min)")
+    ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 5 min)")
     ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
     ck.set_defaults(run=_checkpoints)
 

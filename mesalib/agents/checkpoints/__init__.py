@@ -4,7 +4,7 @@
 every shipped checkpoint and `describe(name)` says what it is. Each checkpoint is a recipe in `RECIPES`
 (a name, a seed and the changes to the default `PPOConfig`), so one command rebuilds them all:
 
-    mesalib checkpoints --regenerate    # ~2 min per recipe on an idle 2-core machine, ~40 min for all 20
+    mesalib checkpoints --regenerate    # ~15 s per recipe on an idle 2-core machine, ~5 min for all 20
 
 This package is the registry: the recipes, the files and `catalog()`, the measurements recorded when the
 checkpoints were made (the alpha sweep and the seed runs are recorded there for more seeds than are
@@ -134,7 +134,7 @@ def load(name: str, greedy: bool = True, seed: int = 0) -> Agent:
     if not recipe(name).shipped:
         raise ValueError(
             f"{name!r} is recorded in the catalog but not shipped as a file; train it with "
-            f"`mesalib checkpoints --regenerate --only {name}` (about 2 minutes on an idle 2-core machine)."
+            f"`mesalib checkpoints --regenerate --only {name}` (about 15 seconds on an idle 2-core machine)."
         )
     file = path(name)
     if not file.exists():

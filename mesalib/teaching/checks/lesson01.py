@@ -301,7 +301,7 @@ def _observe_fixed() -> list[Case]:
         Case({**on_chest, "view": 3}, "the agent stands on a closed chest: both show in the middle"),
         Case({**corner, "view": 5}, "a 7x7 board, the agent in the bottom-right corner"),
         Case({**corner, "view": 13}, "a window twice the board: the whole board, wherever the agent is"),
-        Case({**middle, "view": 17}, "the default 17x17 view on a small board"),
+        Case({**middle, "view": 17}, "a 17x17 window on a small board: walls all around"),
     ]
 
 
