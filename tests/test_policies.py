@@ -118,7 +118,14 @@ def test_greedy_step_without_target_never_walks_into_a_wall():
 
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_policies_follow_the_protocol(name):
-    assert set(POLICIES) == {"random", "nearest_key", "key_then_chest", "wall_follower", "planner"}
+    assert set(POLICIES) == {
+        "random",
+        "nearest_key",
+        "key_then_chest",
+        "wall_follower",
+        "planner",
+        "selected_planner",
+    }
     policy = POLICIES[name](3, TEST)
     assert policy.name == name
     batch = TEST.sample(np.random.default_rng(0), 16)

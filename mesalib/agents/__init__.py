@@ -9,6 +9,8 @@
   (collect a rollout, compute advantages, update, log). `training_log`: what a run reports.
 - `agent`: a trained network as a policy, and its checkpoint file.
 - `value_planner`: search scored by a trained network's value head.
+- `selected_planner`: a planner whose objective a base optimizer selected from `TRAIN` reward alone
+  (Barnett's level 3: explicit search, world model and objective, the objective learned).
 - `checkpoints`: the shipped trained agents and their catalog.
 - `registry`: every agent by name, and the levels a trained agent learned on.
 """

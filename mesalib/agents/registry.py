@@ -6,6 +6,7 @@ from __future__ import annotations
 from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
 from mesalib.agents.objectives import CHESTS
 from mesalib.agents.planner import Planner
+from mesalib.agents.selected_planner import selected_planner
 from mesalib.env.levels import TRAIN, LevelDistribution, Mixture
 
 
@@ -19,6 +20,7 @@ POLICIES = {
     "key_then_chest": lambda seed=0, dist=None: KeyThenChest(),
     "wall_follower": lambda seed=0, dist=None: WallFollower(seed),
     "planner": _planner_factory,
+    "selected_planner": selected_planner,
 }
 """name -> factory(seed=0, dist=None) for the command line; `dist` tells the planner the step limit."""
 

@@ -8,5 +8,11 @@
 - `stance/`: the intentional stance: which objective explains the agent's choices best.
 - `probes/`: what the network's activations encode, and steering them.
 - `concern`: Barnett's three levels of concern as measurements.
+- `agreement`: how often two policies choose the same move, and how often one's move is among the
+  other's optimal moves (ties counted).
+- `objective_finder`: inverse planning: the key:chest weights that best explain recorded moves.
+- `attribution`: agent or device: goals and rules fitted on some levels, scored on held-out ones.
+- `objective_landscape`: `TRAIN` and `TEST` return over the objectives a base optimizer can select,
+  and which one each selection seed picks.
 - `sweep`: the diversity sweep over the training mixture. `training_history`: a run's curves.
 """

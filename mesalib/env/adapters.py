@@ -129,7 +129,7 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
         infos = self._infos(self.core.counters)
         done = terminated | truncated
         if done.any():
-            infos["final_obs"] = np.full(self.num_envs, None, dtype=object)
+            infos["final_obs"] = np.empty(self.num_envs, dtype=object)  # all None
             infos["final_obs"][done] = np.fromiter(final_obs, dtype=object, count=len(final_obs))
             infos["_final_obs"] = done
             infos["final_info"] = self._infos(counters, mask=done, fresh=True)

@@ -159,6 +159,34 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _attribute(args: argparse.Namespace) -> int:
+    from mesalib.agents.registry import resolve, training_distribution
+    from mesalib.analysis.attribution import attribute
+    from mesalib.analysis.criteria import split_distributions
+    from mesalib.env.levels import TRAIN
+
+    try:
+        probe = resolve(args.agent, TRAIN, args.seed)
+        splits = split_distributions(training_distribution(probe))  # the view the agent was trained on
+        policy = resolve(args.agent, splits[args.on], args.seed)  # the planner needs the step limit
+        if not args.json:
+            print(
+                f"Recording {args.agent} on {args.episodes} {args.fit_on.upper()} levels to fit on and "
+                f"{args.episodes} other {args.on.upper()} levels held out; scoring every candidate there...",
+                file=sys.stderr,
+                flush=True,
+            )
+        result = attribute(policy, splits[args.fit_on], splits[args.on], args.episodes, seed=args.seed)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_dict() | {"agent": args.agent, "episodes": args.episodes}))
+    else:
+        print(result.summary())
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from mesalib.agents.ppo import PPOConfig, train
 
@@ -290,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_bench,
         _add_lessons,
         _add_evaluate,
+        _add_attribute,
         _add_train,
         _add_checkpoints,
         _add_grade,
@@ -345,6 +374,28 @@ def _add_evaluate(sub) -> None:
     ev.add_argument("--best", action="store_true", help="also the fraction of the planner's best (slower)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.set_defaults(run=_evaluate)
+
+
+def _add_attribute(sub) -> None:
+    at = sub.add_parser(
+        "attribute",
+        help="agent or device: fit goals and rules on one set of levels, score them on held-out levels",
+    )
+    at.add_argument(
+        "agent",
+        help="random, nearest_key, key_then_chest, wall_follower, planner, a shipped "
+        "checkpoint (default, ...) or a checkpoint path",
+    )
+    at.add_argument("--on", choices=("train", "test"), default="test", help="held-out levels (default test)")
+    at.add_argument(
+        "--fit-on", choices=("train", "test"), default="train", help="levels to fit on (default train)"
+    )
+    at.add_argument(
+        "--episodes", type=POSITIVE, default=30, help="levels to fit on, and as many held out (default 30)"
+    )
+    at.add_argument("--seed", type=SEED, default=0, help="draws the levels and the bootstrap (default 0)")
+    at.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    at.set_defaults(run=_attribute)
 
 
 def _add_train(sub) -> None:

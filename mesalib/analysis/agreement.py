@@ -1,0 +1,148 @@
+"""Do two policies make the same moves? Plainly, and allowing for ties.
+
+The plain **agreement rate** lets one policy play and asks, on every board it meets, whether another
+policy would choose the same move. It is easy to read but confounded by ties: when several moves are
+equally good for the other policy, which one it picks is an accident of its tie-breaking, so two
+policies can "disagree" on a board although both moves serve the same goal equally well.
+
+When the other policy has an explicit objective (a `Planner`), we can ask instead whether the
+observed move is *among* its optimal moves: those whose score under its objective (`stance.action_values`:
+the step plus the best plan after it, within the planner's horizon) is within `tol` of the best. The
+planner's own tie-break (among plans that score the same, the shortest) is included through
+`SHORTER_FIRST`, a tiny cost per step, so the ties that remain are genuine: the two first moves
+towards an item that is not in a straight line, say. `Agreement.ties` counts the boards with more than
+one optimal move, the share on which plain agreement measures tie-breaking rather than goals.
+
+    from mesalib.analysis.agreement import agreement
+    a = agreement(NearestKey(), Planner(KEYS_FIRST, max_steps=TRAIN.max_steps), TRAIN, levels=100)
+    a.plain, a.among_optimal, a.ties
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mesalib.agents.objectives import Objective
+from mesalib.analysis.choices import one_hot_moves
+from mesalib.analysis.stance.candidates import best_moves, q_values
+from mesalib.analysis.stance.trajectories import Trajectories
+from mesalib.env.levels import Boards, LevelBatch, LevelDistribution, Mixture
+from mesalib.env.rollout import play_levels, reset_policy
+
+SHORTER_FIRST = 1e-6
+"""Cost per step added to the objective when scoring moves: too small to outweigh any difference in
+what a plan achieves, large enough to prefer the shorter of two plans that achieve the same, which is
+how `Planner` breaks ties. Without it, an objective that does not count steps (`CHESTS`) finds almost
+every move optimal whenever there is time to spare."""
+
+
+@dataclass
+class Agreement:
+    """How often one policy's moves match another's, on the boards the first one meets.
+
+    `trajectories` are the observed policy's decisions; `theirs[i]` is the move the other policy
+    chose on the same board; `optimal[i, a]` says whether move a is among the other's optimal moves
+    there (None when the other has no objective to score moves with).
+    """
+
+    observed: str
+    other: str
+    trajectories: Trajectories
+    theirs: np.ndarray
+    optimal: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.theirs)
+
+    @property
+    def plain(self) -> float:
+        """The share of boards on which both policies chose the same move."""
+        return float(np.mean(self.trajectories.actions == self.theirs)) if len(self) else float("nan")
+
+    @property
+    def among_optimal(self) -> float:
+        """The share of boards on which the observed move is one of the other's optimal moves (NaN
+        without an objective)."""
+        if self.optimal is None or not len(self):
+            return float("nan")
+        return float(np.mean(self.optimal[np.arange(len(self)), self.trajectories.actions]))
+
+    @property
+    def ties(self) -> float:
+        """The share of boards on which the other has more than one optimal move (NaN without an
+        objective): there, which move it picks says nothing about what it wants."""
+        if self.optimal is None or not len(self):
+            return float("nan")
+        return float(np.mean(self.optimal.sum(axis=1) > 1))
+
+
+def optimal_moves(
+    objective: Objective,
+    boards: Boards,
+    steps_left,
+    horizon: int | None = None,
+    tol: float = 1e-9,
+    shorter_first: float = SHORTER_FIRST,
+) -> np.ndarray:
+    """bool [N, 4]: the moves a planner with `objective` and `horizon` (None: to the end of the
+    episode) rates best on each board, within `tol`, preferring shorter plans (`shorter_first`)."""
+    q = q_values(objective, boards, steps_left, horizon=horizon, haste=shorter_first)
+    return best_moves(q, tol)
+
+
+def agreement(
+    observed,
+    other,
+    dist: LevelDistribution | Mixture,
+    levels: int = 100,
+    seed: int = 0,
+    objective: Objective | None = None,
+    horizon: int | None = None,
+    tol: float = 1e-9,
+) -> Agreement:
+    """Let `observed` play `levels` levels of `dist` (drawn with `seed`, as `evaluate` would) and, on
+    every board it meets, ask `other` for its move too and, if `other` has an objective (`objective`,
+    else `other.objective`), which moves are optimal for it (`optimal_moves`, with `horizon`, else
+    `other.horizon`)."""
+    batch = dist.sample(np.random.default_rng(seed), int(levels))
+    trajectories, theirs = _play_both(observed, other, batch, dist)
+    if objective is None:
+        objective = getattr(other, "objective", None)
+    optimal = None
+    if objective is not None:
+        if horizon is None:
+            horizon = getattr(other, "horizon", None)
+        optimal = optimal_moves(objective, trajectories.boards, trajectories.steps_left, horizon, tol)
+    return Agreement(_name(observed), _name(other), trajectories, theirs, optimal)
+
+
+def _play_both(observed, other, levels: LevelBatch, dist) -> tuple[Trajectories, np.ndarray]:
+    """Play every level once with `observed`, all at once, asking `other` on the same boards; the
+    decisions in episode order, time order within each, and the other's moves on them."""
+    fields = ("walls", "keys", "chests", "ghosts", "agent", "keys_held")
+    parts: dict[str, list] = {k: [] for k in (*fields, "steps_left", "actions", "theirs", "episode")}
+    reset_policy(other, None)
+    for t, step in enumerate(play_levels(observed, levels, dist, num_envs=len(levels))):
+        assert step.boards is not None  # play_levels builds the boards unless asked not to
+        theirs = np.asarray(other(step.obs, step.boards)).astype(np.int64)
+        rows = np.flatnonzero(step.episode >= 0)  # games still playing their own level
+        for name in fields:
+            parts[name].append(getattr(step.boards, name)[rows])
+        parts["steps_left"].append(np.full(len(rows), int(dist.max_steps) - t))
+        parts["actions"].append(step.actions[rows])
+        parts["theirs"].append(theirs[rows])
+        parts["episode"].append(step.episode[rows])
+        if step.done.any():
+            reset_policy(other, step.done)
+    order = np.argsort(np.concatenate(parts["episode"]), kind="stable")
+    cat = {k: np.concatenate(v)[order] for k, v in parts.items()}
+    boards = Boards(*(cat[name] for name in fields))
+    actions = cat["actions"]
+    probs = one_hot_moves(actions, len(actions))  # the moves made, not the observed policy's probabilities
+    return Trajectories(boards, cat["steps_left"], actions, probs, cat["episode"]), cat["theirs"]
+
+
+def _name(policy) -> str:
+    return getattr(policy, "name", None) or type(policy).__name__
