@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mesalib.teaching import checks
 
@@ -124,3 +125,99 @@ def test_random_fit_cases_have_a_clear_winner_and_vary_the_answer():
     assert len(answers) >= 2  # not always candidate 0
     betas = {FIT.expected(case)[1] for case in cases}
     assert len(betas) >= 4
+
+
+# --------------------------------------------------------------------------------------------------
+# Exercise 6.3: attribution_verdict
+
+VERDICT = checks.lesson06.attribution_verdict
+
+
+def verdict_answer(
+    candidates,
+    difference,
+    uniform,
+    *,
+    score="held_out_per_decision",
+    use_interval=True,
+    sign=1.0,
+    floor="interval",
+    strict=True,
+    last_on_ties=False,
+    name_of="winner",
+):
+    """The rules written for this test, with switches that turn them into mutants."""
+    best = {}
+    for row in candidates:
+        held = best.get(row["kind"])
+        better = (
+            row[score] >= held[score] if last_on_ties and held else held is None or row[score] > held[score]
+        )
+        if better:
+            best[row["kind"]] = row
+    goal, device = best["intentional"], best["device"]
+    if floor == "interval" and goal["interval"][0] <= uniform and device["interval"][0] <= uniform:
+        return "neither", None
+    if floor == "point" and max(goal[score], device[score]) <= uniform:
+        return "neither", None
+    if use_interval:
+        low, high = sorted(sign * np.asarray(difference, dtype=float))
+    else:
+        low = high = goal[score] - device[score]
+    above = low > 0 if strict else low >= 0
+    below = high < 0 if strict else high <= 0
+    names = {"winner": (goal["name"], device["name"]), "swapped": (device["name"], goal["name"])}[name_of]
+    if above:
+        return "agent", names[0]
+    if below:
+        return "device", names[1]
+    return "undecided", None
+
+
+def test_attribution_verdict_answer_passes():
+    assert VERDICT.run(verdict_answer).ok
+    assert VERDICT.run(verdict_answer, seed=7).ok
+
+
+def _best_overall(candidates, difference, uniform):
+    """Mutant: the kind of the single best description decides, intervals unread."""
+    top = max(candidates, key=lambda row: row["held_out_per_decision"])
+    return ("agent" if top["kind"] == "intentional" else "device"), top["name"]
+
+
+VERDICT_MUTANTS = {
+    "ignores the interval (the sign of the point difference decides)": lambda **kw: verdict_answer(
+        **kw, use_interval=False
+    ),
+    "the single best description decides, whatever its interval": _best_overall,
+    "wrong sign (reads the difference as device minus goal)": lambda **kw: verdict_answer(**kw, sign=-1.0),
+    "forgets the uniform floor (never 'neither')": lambda **kw: verdict_answer(**kw, floor=None),
+    "the floor on the point estimates, not on the intervals": lambda **kw: verdict_answer(
+        **kw, floor="point"
+    ),
+    "judges by the fitted scores instead of the held-out ones": lambda **kw: verdict_answer(
+        **kw, score="fit_per_decision"
+    ),
+    "confuses the kinds (names the best of the losing kind)": lambda **kw: verdict_answer(
+        **kw, name_of="swapped"
+    ),
+    "an interval that touches 0 counts as a win": lambda **kw: verdict_answer(**kw, strict=False),
+    "ties go to the last row": lambda **kw: verdict_answer(**kw, last_on_ties=True),
+    "answers the kind, 'intentional', instead of 'agent'": lambda **kw: (
+        lambda v: ("intentional" if v[0] == "agent" else v[0], v[1])
+    )(verdict_answer(**kw)),
+    "a bare verdict string, without the name": lambda **kw: verdict_answer(**kw)[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(VERDICT_MUTANTS))
+def test_attribution_verdict_mutants_are_rejected(name):
+    mutant = VERDICT_MUTANTS[name]
+    assert not VERDICT.run(mutant).ok, name
+    # The failure a learner sees is a fixed case, whose label explains the trap.
+    assert any(VERDICT.judge(case, mutant(**case.args)) is not None for case in VERDICT.fixed_cases()), name
+
+
+def test_random_verdict_cases_reach_every_verdict():
+    answers = {VERDICT.expected(case)[0] for case in VERDICT.cases(0)[len(VERDICT.fixed_cases()) :]}
+    assert answers == set(checks.lesson06.VERDICTS)

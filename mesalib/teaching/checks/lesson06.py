@@ -217,3 +217,279 @@ fit = Exercise(
         "looping over candidates, then betas, does this)."
     ),
 )
+
+
+# --------------------------------------------------------------------------------------------------
+# Exercise 6.3: attribution_verdict (a decision rule applied to evidence)
+
+VERDICTS = ("agent", "device", "undecided", "neither")
+"""The four answers of Exercise 6.3."""
+
+UNIFORM = float(np.log(0.25))
+"""Log-likelihood per decision of uniformly random moves (four moves), the floor of Exercise 6.3."""
+
+
+def _best_row(candidates: list[dict], kind: str) -> dict | None:
+    """The row of `kind` with the highest held-out score; the earliest on ties; None if there is none."""
+    rows = [row for row in candidates if row["kind"] == kind]
+    return max(rows, key=lambda row: row["held_out_per_decision"]) if rows else None
+
+
+def _reference_attribution_verdict(candidates, difference, uniform):
+    """The verdict of Exercise 6.3: ("agent", best goal), ("device", best device), ("undecided", None)
+    or ("neither", None), from held-out scores and 90% intervals (see the exercise's rules)."""
+    goal, device = _best_row(candidates, "intentional"), _best_row(candidates, "device")
+    if not any(row is not None and row["interval"][0] > uniform for row in (goal, device)):
+        return "neither", None
+    low, high = difference
+    if goal is not None and low > 0:
+        return "agent", goal["name"]
+    if device is not None and high < 0:
+        return "device", device["name"]
+    return "undecided", None
+
+
+def _row(name, kind, held_out, interval, fitted=None) -> dict:
+    """One candidate as `Attribution.to_dict()` lists it (the fields the exercise reads, and the fitted
+    score, which it must not)."""
+    return {
+        "name": name,
+        "kind": kind,
+        "fit_per_decision": float(held_out + 0.05 if fitted is None else fitted),
+        "held_out_per_decision": float(held_out),
+        "interval": [float(interval[0]), float(interval[1])],
+    }
+
+
+def _verdict_case(rows, difference, label, uniform=UNIFORM) -> Case:
+    return Case(
+        {
+            "candidates": [_row(*row) for row in rows],
+            "difference": [float(difference[0]), float(difference[1])],
+            "uniform": float(uniform),
+        },
+        label,
+    )
+
+
+def _verdict_fixed() -> list[Case]:
+    u = UNIFORM
+    floor = ("random", "device", u, (u, u))  # uniform random moves: exactly the floor, never above it
+    return [
+        _verdict_case(
+            [
+                ("chests", "intentional", -0.60, (-0.70, -0.52)),
+                ("keys", "intentional", -1.10, (-1.20, -1.00)),
+                ("nearest_key", "device", -0.95, (-1.05, -0.86)),
+                floor,
+            ],
+            (0.25, 0.45),
+            "a goal wins by a clear margin: the difference's whole interval is above 0",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -0.98, (-1.05, -0.91)),
+                ("chests", "intentional", -1.30, (-1.38, -1.22)),
+                ("nearest_key", "device", -0.55, (-0.62, -0.49)),
+                ("wall_follower", "device", -1.20, (-1.27, -1.12)),
+                floor,
+            ],
+            (-0.52, -0.36),
+            "a device wins: the whole interval of goal minus device is below 0",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -0.92, (-1.02, -0.82)),
+                ("nearest_key", "device", -0.88, (-0.99, -0.78)),
+                floor,
+            ],
+            (-0.09, 0.02),
+            "the best single description is a device, but the interval of goal minus device contains 0",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -1.90, (-2.10, -1.72)),
+                ("chests", "intentional", -1.60, (-1.75, -1.47)),
+                ("nearest_key", "device", -1.45, (-1.55, -1.36)),
+                floor,
+            ],
+            (-0.19, -0.11),
+            "every fitted description is worse than random moves; the best device is 'random' itself, "
+            "which sits ON the floor, not above it",
+        ),
+        _verdict_case(
+            [
+                ("keys, then chests", "intentional", -1.90, (-2.05, -1.76), -0.15),
+                ("keys", "intentional", -1.00, (-1.08, -0.93), -0.50),
+                ("wall_follower", "device", -1.20, (-1.30, -1.11), -0.40),
+                ("nearest_key", "device", -0.70, (-0.77, -0.64), -0.60),
+                floor,
+            ],
+            (-0.36, -0.24),
+            "the rows that fit their TRAIN decisions best are not the best on the HELD-OUT decisions, "
+            "which are the ones that count",
+        ),
+        _verdict_case(
+            [
+                ("chests", "intentional", -0.80, (-0.90, -0.70)),
+                ("nearest_item", "device", -0.95, (-1.04, -0.86)),
+                floor,
+            ],
+            (0.0, 0.30),
+            "the difference's interval starts exactly at 0: a tie is not a win",
+        ),
+        _verdict_case(
+            [
+                ("nearest_key", "device", -0.70, (-0.80, -0.60)),
+                ("keys", "intentional", -0.90, (-0.98, -0.82)),
+                floor,
+            ],
+            (-0.30, 0.0),
+            "the difference's interval ends exactly at 0: a tie is not a loss",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -0.75, (-0.84, -0.66)),
+                ("keys and chests", "intentional", -0.75, (-0.83, -0.67)),
+                ("key_then_chest", "device", -1.00, (-1.10, -0.90)),
+                floor,
+            ],
+            (0.15, 0.35),
+            "two goals tie on the held-out score: name the one listed first",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -1.30, (-1.45, -1.16)),
+                ("nearest_key", "device", -1.34, (-1.41, -1.28)),
+                floor,
+            ],
+            (-0.02, 0.10),
+            "both point estimates are above random moves, but both intervals reach below it",
+        ),
+        _verdict_case(
+            [
+                ("nearest_key", "device", -1.60, (-1.70, -1.50)),
+                ("chests", "intentional", -1.00, (-1.10, -0.90)),
+                ("wall_follower", "device", -1.50, (-1.62, -1.39)),
+                floor,
+            ],
+            (0.3, 0.5),
+            "every device is below random moves but a goal is surely above them: the goal wins",
+        ),
+        _verdict_case(
+            [
+                ("chests", "intentional", -1.00, (-1.10, -0.90)),
+                ("keys", "intentional", -0.80, (-0.88, -0.72)),
+                ("nearest_key", "device", -1.20, (-1.27, -1.14)),
+                ("key_then_chest", "device", -0.60, (-0.66, -0.55)),
+                floor,
+            ],
+            (-0.30, -0.10),
+            "rows of both kinds mixed: the best device is the last fitted row, not the first device",
+        ),
+        _verdict_case(
+            [
+                ("keys", "intentional", -0.40, (-0.45, -0.35)),
+                ("nearest_key", "device", -0.55, (-0.60, -0.50)),
+            ],
+            (0.1, 0.2),
+            "five moves, not four: the floor is the `uniform` given, log(1/5) here",
+            uniform=float(np.log(0.2)),
+        ),
+    ]
+
+
+def _floor_readings_agree(candidates, difference, uniform) -> bool:
+    """Whether the floor rule gives the same verdict read three sensible ways (the best of each kind,
+    every row, or the winner only), so that random cases never hinge on a reading the rules leave open."""
+    answer = _reference_attribution_verdict(candidates, difference, uniform)
+    surely = [row["interval"][0] > uniform for row in candidates]
+    if (answer[0] == "neither") != (not any(surely)):
+        return False
+    winner = {"agent": "intentional", "device": "device"}.get(answer[0])
+    if winner is not None:
+        best = _best_row(candidates, winner)
+        return best is not None and best["interval"][0] > uniform
+    return True
+
+
+def _verdict_random(rng: np.random.Generator, n: int) -> list[Case]:
+    names = {
+        "intentional": ["keys", "chests", "keys and chests", "keys, then chests", "blind chests"],
+        "device": ["nearest_key", "key_then_chest", "nearest_item", "wall_follower"],
+    }
+    cases: list[Case] = []
+    while len(cases) < n:
+        uniform = float(rng.choice([UNIFORM, UNIFORM, UNIFORM, np.log(0.2)]))
+        rows = []
+        skill = float(rng.choice([-0.15, 0.15, 0.35]))  # how far above random moves the system is predictable
+        for kind, pool in names.items():
+            for name in rng.choice(pool, int(rng.integers(1, len(pool) + 1)), replace=False):
+                held = round(uniform + skill + float(rng.normal(0.0, 0.3)), 4)
+                half = float(rng.uniform(0.03, 0.2))
+                fitted = round(held + float(rng.normal(0.2, 0.4)), 4)
+                rows.append((str(name), kind, held, (round(held - half, 4), round(held + half, 4)), fitted))
+        order = rng.permutation(len(rows))
+        rows = [rows[i] for i in order] + [("random", "device", uniform, (uniform, uniform), uniform)]
+        table = [_row(*row) for row in rows]
+        goal, device = _best_row(table, "intentional"), _best_row(table, "device")
+        assert goal is not None and device is not None  # every draw has rows of both kinds
+        diff = goal["held_out_per_decision"] - device["held_out_per_decision"]
+        half = float(rng.uniform(0.02, 0.25))
+        difference = [round(diff - half, 4), round(diff + half, 4)]
+        if _floor_readings_agree(table, difference, uniform):
+            cases.append(
+                _verdict_case(rows, difference, f"random #{len(cases) + 1}: {len(rows)} rows", uniform)
+            )
+    return cases
+
+
+def _compare_verdict(expected, actual) -> str | None:
+    if not isinstance(actual, (tuple, list)) or len(actual) != 2:
+        return f"return a pair (verdict, name); got {type(actual).__name__} {actual!r}"
+    verdict, name = actual
+    if verdict not in VERDICTS:
+        return f"the verdict must be one of {', '.join(map(repr, VERDICTS))}; got {verdict!r}"
+    if verdict != expected[0]:
+        return f"verdict {verdict!r}, expected {expected[0]!r}"
+    if name != expected[1]:
+        what = "None (no description wins)" if expected[1] is None else repr(expected[1])
+        return f"the verdict is right, but the name should be {what}; got {name!r}"
+    return None
+
+
+def _show_verdict(case: Case) -> str:
+    a = case.args
+    w = max(len(row["name"]) for row in a["candidates"])
+    lines = [
+        f"uniform = {a['uniform']:.4f}",
+        f"difference (best goal minus best device, 90% interval) = {a['difference']}",
+        f"candidates: {'name':{w}s}  {'kind':11s}  {'fitted':>7s}  {'held out':>8s}  interval",
+    ]
+    for row in a["candidates"]:
+        lo, hi = row["interval"]
+        lines.append(
+            f"            {row['name']:{w}s}  {row['kind']:11s}  {row['fit_per_decision']:7.4f}  "
+            f"{row['held_out_per_decision']:8.4f}  [{lo:.4f}, {hi:.4f}]"
+        )
+    return "\n".join(lines)
+
+
+attribution_verdict = Exercise(
+    lesson="06",
+    name="attribution_verdict",
+    points=2,
+    reference=_reference_attribution_verdict,
+    fixed_cases=_verdict_fixed,
+    random_cases=_verdict_random,
+    compare=_compare_verdict,
+    show=_show_verdict,
+    hint=(
+        "Find the best goal (kind 'intentional') and the best device (kind 'device') by "
+        "held_out_per_decision, never by fit_per_decision; on ties keep the row listed first. If "
+        "neither of the two has the LOWER end of its interval strictly above `uniform`, answer "
+        "('neither', None). Otherwise read `difference` = goal minus device: low > 0 gives ('agent', the "
+        "goal's name), high < 0 gives ('device', the device's name), and anything else, an end exactly "
+        "at 0 included, gives ('undecided', None)."
+    ),
+)
