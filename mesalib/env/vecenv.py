@@ -51,6 +51,8 @@ class VecChestsAndKeys:
         self._width, left = w, self._left
         height = n + 2 * p + (0 if dist.view is None else 1)
         self.planes = np.zeros((b, self.observation_shape[0], height, w), np.uint8)
+        self._blank = np.zeros(self.planes.shape[1:], np.uint8)  # a game before its level is loaded:
+        self._blank[WALL] = 1  # walls everywhere in the wall plane (the padding stays so), nothing else
         self.grid = self.planes[:, :, p : p + n, left : left + n]  # the board, a view
         # Ghost chests live in the same padded layout as one plane, so one flat cell index serves both.
         self._ghosts_padded = np.zeros((b, height, w), bool)
@@ -165,8 +167,10 @@ class VecChestsAndKeys:
         """uint8 observations of shape (num_envs, *observation_shape), or of the games in `rows` only."""
         if self.dist.view is None:
             return self.planes.copy() if rows is None else self.planes[rows]
-        corners = self._start + self._pos - self._corner
-        windows = self._windows[corners if rows is None else corners[rows]]
+        if rows is None:
+            windows = self._windows[self._start + self._pos - self._corner]
+        else:  # only the games asked for (the final observations of finished games)
+            windows = self._windows[self._start[rows] + self._pos[rows] - self._corner]
         if self._contiguous:  # opaque items of v * v bytes back to numbers
             return windows.view(np.uint8).reshape(len(windows), *self.observation_shape)
         return windows
@@ -213,8 +217,7 @@ class VecChestsAndKeys:
                 "load: every level needs walls all around its border (the windows of a view as large "
                 f"as {self.dist.view} read the border column where they wrap); one level has an opening."
             )
-        self.planes[idx] = 0
-        self.planes[idx, WALL] = 1  # the padding is wall
+        self.planes[idx] = self._blank
         self.grid[idx, WALL] = levels.walls
         self.grid[idx, KEY] = levels.keys
         self.grid[idx, CHEST] = levels.chests
