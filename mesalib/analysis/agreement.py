@@ -25,11 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mesalib.agents.objectives import Objective
-from mesalib.analysis.choices import one_hot_moves
 from mesalib.analysis.stance.candidates import best_moves, q_values
-from mesalib.analysis.stance.trajectories import Trajectories
-from mesalib.env.levels import Boards, LevelBatch, LevelDistribution, Mixture
-from mesalib.env.rollout import play_levels, reset_policy
+from mesalib.analysis.stance.trajectories import Trajectories, record
+from mesalib.env.levels import Boards, LevelDistribution, Mixture
 
 SHORTER_FIRST = 1e-6
 """Cost per step added to the objective when scoring moves: too small to outweigh any difference in
@@ -106,8 +104,9 @@ def agreement(
     every board it meets, ask `other` for its move too and, if `other` has an objective (`objective`,
     else `other.objective`), which moves are optimal for it (`optimal_moves`, with `horizon`, else
     `other.horizon`)."""
-    batch = dist.sample(np.random.default_rng(seed), int(levels))
-    trajectories, theirs = _play_both(observed, other, batch, dist)
+    trajectories = record(observed, dist, int(levels), seed, ask=other)
+    assert trajectories.asked is not None  # record keeps the answers of the policy it was told to ask
+    theirs = trajectories.asked
     if objective is None:
         objective = getattr(other, "objective", None)
     optimal = None
@@ -116,32 +115,6 @@ def agreement(
             horizon = getattr(other, "horizon", None)
         optimal = optimal_moves(objective, trajectories.boards, trajectories.steps_left, horizon, tol)
     return Agreement(_name(observed), _name(other), trajectories, theirs, optimal)
-
-
-def _play_both(observed, other, levels: LevelBatch, dist) -> tuple[Trajectories, np.ndarray]:
-    """Play every level once with `observed`, all at once, asking `other` on the same boards; the
-    decisions in episode order, time order within each, and the other's moves on them."""
-    fields = ("walls", "keys", "chests", "ghosts", "agent", "keys_held")
-    parts: dict[str, list] = {k: [] for k in (*fields, "steps_left", "actions", "theirs", "episode")}
-    reset_policy(other, None)
-    for t, step in enumerate(play_levels(observed, levels, dist, num_envs=len(levels))):
-        assert step.boards is not None  # play_levels builds the boards unless asked not to
-        theirs = np.asarray(other(step.obs, step.boards)).astype(np.int64)
-        rows = np.flatnonzero(step.episode >= 0)  # games still playing their own level
-        for name in fields:
-            parts[name].append(getattr(step.boards, name)[rows])
-        parts["steps_left"].append(np.full(len(rows), int(dist.max_steps) - t))
-        parts["actions"].append(step.actions[rows])
-        parts["theirs"].append(theirs[rows])
-        parts["episode"].append(step.episode[rows])
-        if step.done.any():
-            reset_policy(other, step.done)
-    order = np.argsort(np.concatenate(parts["episode"]), kind="stable")
-    cat = {k: np.concatenate(v)[order] for k, v in parts.items()}
-    boards = Boards(*(cat[name] for name in fields))
-    actions = cat["actions"]
-    probs = one_hot_moves(actions, len(actions))  # the moves made, not the observed policy's probabilities
-    return Trajectories(boards, cat["steps_left"], actions, probs, cat["episode"]), cat["theirs"]
 
 
 def _name(policy) -> str:

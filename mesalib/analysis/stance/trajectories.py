@@ -8,7 +8,7 @@ import numpy as np
 
 from mesalib.analysis.choices import one_hot_moves, softmax
 from mesalib.env.levels import Boards, LevelBatch, LevelDistribution, Mixture
-from mesalib.env.rollout import play_levels
+from mesalib.env.rollout import play_levels, reset_policy
 
 _BOARD_FIELDS = ("walls", "keys", "chests", "ghosts", "agent", "keys_held")
 
@@ -19,7 +19,8 @@ class Trajectories:
 
     `boards` holds the board before each decision (keys held included); `steps_left` the steps the
     episode had left at that moment; `actions` the action taken; `probs` the policy's action
-    probabilities (one-hot for policies without `.logits`); `episode` which level the row belongs to.
+    probabilities (one-hot for policies without `.logits`); `episode` which level the row belongs to;
+    `asked` the moves of another policy asked on the same boards (`record(..., ask=...)`), else None.
     Rows are ordered by episode, and in time order within an episode.
     """
 
@@ -28,6 +29,7 @@ class Trajectories:
     actions: np.ndarray
     probs: np.ndarray
     episode: np.ndarray
+    asked: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -41,14 +43,25 @@ class Trajectories:
 
 
 def record(
-    policy, dist: LevelDistribution | Mixture, episodes: int, seed: int = 0, levels: LevelBatch | None = None
+    policy,
+    dist: LevelDistribution | Mixture,
+    episodes: int,
+    seed: int = 0,
+    levels: LevelBatch | None = None,
+    ask=None,
 ) -> Trajectories:
     """Play `episodes` levels drawn from `dist` with `seed` (the same levels `evaluate` would use),
-    or the given `levels`, one episode each, all at once, and record every decision."""
+    or the given `levels`, one episode each, all at once, and record every decision. With `ask`,
+    another policy, also ask it for its move on every board `policy` meets (it is reset as each
+    episode ends) and keep its answers as `Trajectories.asked`: two policies compared on the very
+    same states, those one of them chose to visit."""
     if levels is None:
         levels = dist.sample(np.random.default_rng(seed), int(episodes))
     n = len(levels)
-    parts: dict[str, list] = {k: [] for k in (*_BOARD_FIELDS, "steps_left", "actions", "probs", "episode")}
+    keys = (*_BOARD_FIELDS, "steps_left", "actions", "probs", "episode", "asked")
+    parts: dict[str, list] = {k: [] for k in keys}
+    if ask is not None:
+        reset_policy(ask, None)
     for t, step in enumerate(play_levels(policy, levels, dist, num_envs=n)):
         assert step.boards is not None  # play_levels builds the boards unless asked not to
         if hasattr(policy, "logits"):
@@ -62,7 +75,13 @@ def record(
         parts["actions"].append(step.actions[rows])
         parts["probs"].append(probs[rows])
         parts["episode"].append(step.episode[rows])
+        if ask is not None:
+            parts["asked"].append(np.asarray(ask(step.obs, step.boards)).astype(np.int64)[rows])
+            if step.done.any():
+                reset_policy(ask, step.done)
     order = np.argsort(np.concatenate(parts["episode"]), kind="stable")  # by episode, then in time order
-    cat = {k: np.concatenate(v)[order] for k, v in parts.items()}
+    cat = {k: np.concatenate(v)[order] for k, v in parts.items() if v}
     boards = Boards(*(cat[name] for name in _BOARD_FIELDS))
-    return Trajectories(boards, cat["steps_left"], cat["actions"], cat["probs"], cat["episode"])
+    return Trajectories(
+        boards, cat["steps_left"], cat["actions"], cat["probs"], cat["episode"], cat.get("asked")
+    )
