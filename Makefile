@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: course test test-fast check lint format types setup bench lessons times clean
+.PHONY: course test test-fast check lint format types setup bench lessons times site clean
 
 # Where the CPU build of PyTorch comes from. Plain PyPI gives Linux machines the CUDA build (several
 # GB), so a fresh laptop uses PyTorch's CPU index. A machine whose pip is set up with its own sources
@@ -20,15 +20,26 @@ TORCH_INDEX ?= $(if $(PIP_SOURCES),,$(TORCH_CPU_INDEX))
 TORCH_FROM = $(if $(TORCH_INDEX),from $(TORCH_INDEX),from the sources pip is set up with \
 	($(or $(PIP_SOURCES),PyPI)); for the CPU build from PyTorch: make setup TORCH_INDEX=$(TORCH_CPU_INDEX))
 
-$(BIN)/mesalib: pyproject.toml
+# pyproject.toml gives compatible ranges (so the package fits into other environments); the course's
+# own environment is exact: every version in $(CONSTRAINTS), the one lock of the course.
+CONSTRAINTS := .ci/constraints.txt
+NBGRADER_APART := $(VENV)/nbgrader
+CHP_VERSION := 5.3.0
+
+$(BIN)/mesalib: pyproject.toml $(CONSTRAINTS)
 	@echo "==> 1/4 Creating the virtual environment $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
 	@echo "==> 2/4 Updating pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> 3/4 PyTorch 2.13.0 (the CPU build: about 200 MB) $(TORCH_FROM)"
 	$(BIN)/python -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	@echo "==> 4/4 mesalib and the course's packages (JupyterLab, pytest, ...; about 150 packages)"
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -e ".[dev,bench]"
+	@echo "==> 4/5 mesalib and the course's packages (JupyterLab, pytest, ...; about 190 packages)"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -c $(CONSTRAINTS) -e ".[dev,bench]"
+	@echo "==> 5/5 Tools the instructor tests use: nbgrader in $(NBGRADER_APART)/ (apart, so its menus stay"
+	@echo "    out of the course's JupyterLab) and JupyterHub's proxy in $(VENV)/node/ (npm; skipped without npm)"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --target $(NBGRADER_APART) nbgrader
+	@if command -v npm >/dev/null; then npm install --silent --no-fund --no-audit --prefix $(VENV)/node \
+		configurable-http-proxy@$(CHP_VERSION); else echo "    (no npm: the JupyterHub test will be skipped)"; fi
 	@echo "==> Set-up done: the course's environment is $(VENV)/."
 	touch $@
 
@@ -68,6 +79,9 @@ lessons: setup  ## regenerate lessons/ from solutions/
 
 times: setup  ## run every solution notebook and print its wall time (budget: 3 minutes each)
 	$(BIN)/python benchmarks/notebook_times.py
+
+site: setup  ## the course as a static website in build/site/html (offline; unchanged lessons are not re-run)
+	$(BIN)/mesalib export site build/site
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,20 +1,10 @@
-"""Levels drawn as text, for tests: the inverse of `mesalib.env.pictures.text`."""
+"""Levels drawn as text, for tests: `mesalib.env.pictures.level_from_text`, with a default agent."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from mesalib.env.levels import Level
+from mesalib.env.pictures import level_from_text
 
 
 def make_level(rows):
-    """A level from text: # wall, k key, c chest, g ghost chest, A agent, . floor."""
-    grid = np.array([list(r) for r in rows])
-    agent = np.argwhere(grid == "A")
-    return Level(
-        walls=grid == "#",
-        keys=grid == "k",
-        chests=grid == "c",
-        ghosts=grid == "g",
-        agent=tuple(int(v) for v in agent[0]) if len(agent) else (1, 1),
-    )
+    """A level from text: # wall, k key, c chest, g ghost chest, A agent (at (1, 1) if none), . floor."""
+    return level_from_text(rows, agent=(1, 1))

@@ -9,7 +9,7 @@ import pytest
 
 from mesalib.agents import checkpoints
 from mesalib.analysis import catalog
-from mesalib.analysis.criteria import misgeneralization_report
+from mesalib.analysis.criteria import CRITERIA, misgeneralization_report
 
 CATALOG = checkpoints.catalog()
 
@@ -65,3 +65,42 @@ def test_merge_entry_keeps_the_other_entries_and_leaves_no_temporary_file(tmp_pa
 def test_a_recorded_but_unshipped_agent_says_how_to_train_it():
     with pytest.raises(ValueError, match="--regenerate --only default_seed1"):
         checkpoints.load("default_seed1")
+
+
+def test_each_observation_variant_is_recorded_on_several_seeds():
+    for variant, (_, dist) in checkpoints.VARIANTS.items():
+        names = checkpoints.variant_names(variant)
+        assert names[0] == variant and len(names) == len(checkpoints.VARIANT_SEEDS) >= 3
+        for name, seed in zip(names, checkpoints.VARIANT_SEEDS):
+            recipe = checkpoints.recipe(name)
+            # Only the seed differs; only seed 0 is shipped as a file.
+            assert recipe.dist == dist and recipe.seed == seed and recipe.shipped == (seed == 0)
+            assert CATALOG[name]["seed"] == seed and CATALOG[name]["dist"] == dist
+    assert checkpoints.describe("view7_seed2").endswith("seed 2.")
+    with pytest.raises(ValueError, match="view7, allocentric"):
+        checkpoints.variant_names("view5")
+
+
+def test_the_spread_table_gives_mean_range_and_criteria_counts_over_seeds():
+    from mesalib.analysis import sweep
+
+    def entry(chests, passed):
+        ratios = dict.fromkeys(sweep.METRICS, 0.5) | {"test_chests": chests}
+        return {"ratios": ratios, "passed": dict(zip(CRITERIA, passed))}
+
+    fake = {
+        "a": entry(0.2, (True, True, True)),
+        "a_seed1": entry(0.6, (True, False, True)),
+        "a_seed2": entry(0.4, (True, True, True)),
+    }
+    table = sweep.spread_table({"a": ["a", "a_seed1", "a_seed2"], "b": ["b"]}, fake, metrics=["test_chests"])
+    head, a, b = table.splitlines()
+    assert "test_chests" in head
+    assert a.split()[:5] == ["a", "3", "0.400", "[0.200,", "0.600]"]
+    assert "3/2/3 of 3" in a and a.endswith("2 of 3")
+    assert b.split()[:2] == ["b", "0"] and "not in the catalog" in b
+    # The shipped catalog: every variant with all its seeds.
+    real = sweep.spread_table(sweep.variant_seeds()).splitlines()
+    assert [line.split()[:2] for line in real[1:]] == [
+        [v, str(len(checkpoints.VARIANT_SEEDS))] for v in ["default", *checkpoints.VARIANTS]
+    ]

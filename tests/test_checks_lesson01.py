@@ -22,11 +22,13 @@ def make_step(
     deltas=DELTAS,
     agent_type=tuple,
     stay_on_bump=True,
+    copies=True,
 ):
     """A step function written from the rules, with switches that break one rule at a time."""
 
     def step(walls, keys, chests, agent, keys_held, action):
-        keys, chests = keys.copy(), chests.copy()
+        if copies:
+            keys, chests = keys.copy(), chests.copy()
         dr, dc = deltas[action]
         r, c = agent[0] + dr, agent[1] + dc
         if (walls_block and walls[r, c]) or (chests_block and chests[r, c] and keys_held == 0):
@@ -67,10 +69,40 @@ def test_step_in_own_words_passes():
         ("(x, y) instead of (row, col)", make_step(deltas={0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)})),
         ("returns a list of four", lambda **kw: list(make_step()(**kw))[:4]),
         ("reward as a bool", lambda **kw: make_step()(**kw)[:4] + (make_step()(**kw)[4] > 0,)),
+        ("changes the caller's keys and chests in place", make_step(copies=False)),
+        (
+            "paints over the caller's walls",
+            lambda walls, **kw: make_step()(walls=walls.fill(False) or walls, **kw),
+        ),
     ],
 )
 def test_step_mutants_are_rejected(name, mutant):
     assert not STEP.run(mutant).ok, name
+
+
+def test_step_that_changes_its_inputs_is_told_so(capsys):
+    assert not STEP(make_step(copies=False)).ok
+    out = capsys.readouterr().out
+    assert "changed its inputs in place (keys" in out or "changed its inputs in place (chests" in out
+
+
+def test_step_call_runs_in_the_grading_sandbox_without_the_reference():
+    from mesalib.teaching.grading.calls import call_source
+
+    scope: dict = {}
+    exec(call_source(STEP), scope)
+    keys = np.zeros((3, 3), bool)
+    keys[1, 2] = True
+    args = dict(
+        walls=np.zeros((3, 3), bool),
+        keys=keys,
+        chests=np.zeros((3, 3), bool),
+        agent=(1, 1),
+        keys_held=0,
+        action=1,
+    )
+    assert scope["call"](make_step(copies=False), args)[checks.lesson01.CHANGED_INPUTS] == ["keys"]
+    assert len(scope["call"](make_step(), args)) == 5 and keys[1, 2]
 
 
 def test_step_case_report_shows_the_board(capsys):

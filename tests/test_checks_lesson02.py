@@ -270,3 +270,100 @@ def test_failure_report_draws_the_board(capsys):
     assert not L02.key_then_chest(KTC_MUTANTS["ignores keys_held (always keys)"]).ok
     out = capsys.readouterr().out
     assert "keys_held = 1" in out and "#k.Ac.#" in out and "Hint:" in out
+
+
+# ---------------------------------------------------------------------------------------------------
+# separating_level: a level drawn by hand (not the library's example), and plausible wrong answers
+
+OWN_LEVEL = [  # the second key in the far corner, the chests round the first and off the path between them
+    "#########",
+    "#...ccAk#",
+    "#...ccc.#",
+    "#....cc.#",
+    "#.......#",
+    "#.......#",
+    "#.......#",
+    "#k......#",
+    "#########",
+]
+
+
+def _edit(rows, r, c, char):
+    rows = list(rows)
+    rows[r] = rows[r][:c] + char + rows[r][c + 1 :]
+    return rows
+
+
+def _train_level_text(seed):
+    from mesalib.analysis.episodes import level_for
+    from mesalib.env.levels import TRAIN
+    from mesalib.env.pictures import text
+
+    return text(level_for(TRAIN, seed)).splitlines()[:-1]
+
+
+SEPARATING_MUTANTS = {
+    "stub": None,
+    "a level TRAIN drew (the two agree)": _train_level_text(0),
+    "a TEST-like level with six keys": [
+        "#########",
+        "#Akkkkkk#",
+        "#c......#",
+        "#.......#",
+        "#.......#",
+        "#.......#",
+        "#.......#",
+        "#......c#",
+        "#########",
+    ],
+    "the border broken": _edit(OWN_LEVEL, 4, 0, "."),
+    "a wall inside the room": _edit(OWN_LEVEL, 5, 5, "#"),
+    "too few chests": _edit(_edit(OWN_LEVEL, 3, 5, "."), 3, 6, "."),
+    "no agent": _edit(OWN_LEVEL, 1, 6, "."),
+    "a second agent drawn over a chest": _edit(OWN_LEVEL, 1, 5, "A"),
+    "two agents": _edit(OWN_LEVEL, 6, 6, "A"),
+    "a 7x7 level": [row[:7] for row in OWN_LEVEL[:6]] + ["#######"],
+    "ragged rows": OWN_LEVEL[:3] + [OWN_LEVEL[3][:-1]] + OWN_LEVEL[4:],
+    "an unknown character": _edit(OWN_LEVEL, 6, 6, "x"),
+    "a ghost chest": _edit(OWN_LEVEL, 6, 6, "g"),
+    "not a list of strings": 42,
+}
+
+
+def test_separating_level_drawn_by_hand_passes_and_so_does_text_with_the_keys_line():
+    assert L02.separating_level(lambda: OWN_LEVEL).ok
+    assert L02.separating_level(lambda: "\n".join(OWN_LEVEL) + "\nkeys held: 0").ok
+
+
+@pytest.mark.parametrize("name", list(SEPARATING_MUTANTS))
+def test_separating_level_mutants_are_rejected(name):
+    answer = SEPARATING_MUTANTS[name]
+
+    def mutant():
+        if answer is None:
+            raise NotImplementedError
+        return answer
+
+    assert not L02.separating_level.run(mutant).ok
+
+
+def test_a_level_where_the_proxy_wins_is_rejected_with_that_reason():
+    """Among TRAIN's own draws, nearest_key sometimes opens *more* chests than key_then_chest."""
+    from mesalib.analysis.separating import separation
+    from mesalib.env.pictures import level_from_text
+
+    def proxy_wins(seed):
+        result = separation(level_from_text(_train_level_text(seed)))
+        return result.proxy_chests > result.goal_chests
+
+    seed = next(s for s in range(300) if proxy_wins(s))
+    outcome = L02.separating_level.run(lambda: _train_level_text(seed))
+    assert not outcome.ok and "the proxy does better" in outcome.failure
+
+
+def test_separating_level_report_never_shows_the_library_example():
+    from mesalib.analysis.separating import EXAMPLE
+
+    outcome = L02.separating_level.run(lambda: _train_level_text(0))
+    assert "agree" in outcome.failure and "Your answer" in outcome.failure
+    assert EXAMPLE[2] not in outcome.failure and "Expected" not in outcome.failure

@@ -85,6 +85,12 @@ BAD_ARGUMENTS = {
     "no episodes": (["evaluate", "default", "--episodes", "0"], ["--episodes", "0", ">= 1"]),
     "an unknown split": (["evaluate", "default", "--on", "valid"], ["--on", "valid"]),
     "--only without --regenerate": (["checkpoints", "--only", "default"], ["--only", "--regenerate"]),
+    "--results without --regenerate": (["checkpoints", "--results", "x"], ["--results", "--regenerate"]),
+    "--address without --regenerate": (
+        ["checkpoints", "--address", "tcp://127.0.0.1:1"],
+        ["--address", "--regenerate"],
+    ),
+    "--workers 0": (["checkpoints", "--regenerate", "--workers", "0"], ["--workers", "0"]),
     "a negative grading seed": (["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "-2"], ["--seed", "-2"]),
     "no grading jobs": (
         ["grade", "{tmp}", "--out", "{tmp}/o", "--seed", "1", "--jobs", "0"],

@@ -49,7 +49,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
-DOCS = ("README.md", "syllabus.md", "instructor_guide.md", "readings.md", "glossary.md")
+DOCS = (
+    "README.md",
+    "syllabus.md",
+    "instructor_guide.md",
+    "readings.md",
+    "glossary.md",
+    "jupyterhub.md",
+    "sweeps.md",
+    "exports.md",
+)
 """The documents in course/."""
 ROOT_DOCS = ("CONTRIBUTING.md",)
 """Documents at the repository root checked the same way (the README is the lead's, with its own tests)."""
@@ -155,12 +164,22 @@ PLACEHOLDER = re.compile(r"^(<.*>|[A-Z][A-Z0-9_]*|\.\.\.|\{.*\})$")
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    """Every subcommand by its words: "train", and nested ones as "sweep run"."""
     from mesalib.teaching.cli import build_parser
 
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    raise AssertionError("mesalib.teaching.cli.build_parser() has no subcommands")
+    def nested(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
+        found = {}
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found[prefix + name] = sub
+                    found.update(nested(sub, f"{prefix}{name} "))
+        return found
+
+    found = nested(build_parser())
+    if not found:
+        raise AssertionError("mesalib.teaching.cli.build_parser() has no subcommands")
+    return found
 
 
 def _make_targets() -> set[str]:
@@ -334,10 +353,12 @@ def check_mesalib_command(tokens: list[str]) -> list[str]:
     sub = tokens[0]
     if sub not in parsers:
         return [f"`mesalib {sub}`: no such subcommand (there are: {', '.join(sorted(parsers))})"]
+    i = 1
+    if len(tokens) > 1 and f"{sub} {tokens[1]}" in parsers:  # a nested subcommand: `mesalib sweep run`
+        sub, i = f"{sub} {tokens[1]}", 2
     parser = parsers[sub]
     options = {s: a for a in parser._actions for s in a.option_strings}
     problems, positionals = [], []
-    i = 1
     while i < len(tokens):
         token = tokens[i]
         if token.startswith("--") or (token.startswith("-") and len(token) == 2 and token[1].isalpha()):

@@ -352,9 +352,9 @@ def test_feedback_shows_the_first_failing_public_case_and_the_hint(class00):
         in text
     )
     assert "Case (an empty episode):" in text and "Expected:\n    0.0\nGot:\n    1.0" in text
-    assert f"Hint: {EX00.hint}" in " ".join(text.split())  # the check's report wraps long lines
+    assert f"Hint: {EX00.nudge}" in " ".join(text.split())  # the check's report wraps long lines
     assert (root / "out" / "feedback" / "correct.md").read_text().count("(all cases pass)") == 1
-    assert f"Hint: {EX00.hint}" in (root / "out" / "feedback" / "sleeps.md").read_text()
+    assert f"Hint: {EX00.nudge}" in (root / "out" / "feedback" / "sleeps.md").read_text()
     assert "could not be graded" in (root / "out" / "feedback" / "huge.md").read_text()
 
 

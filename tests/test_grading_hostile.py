@@ -28,8 +28,9 @@ from mesalib.analysis import evaluate
 from mesalib.teaching import checks, cli
 from mesalib.teaching.grading import Limits, grade, hundredths
 from mesalib.teaching.grading import bwrap as bwrap_module
-from mesalib.teaching.grading.notebooks import REPO
 from mesalib.teaching.grading.synthetic import learner_notebook, write_notebook
+
+REPO = Path(__file__).resolve().parents[1]  # the clone these tests run in
 
 EX00 = checks.lesson00.discounted_return
 SEED = 11

@@ -22,10 +22,11 @@ from mesalib.teaching.grading import bwrap, codecheck, forbidden_targets, hundre
 from mesalib.teaching.grading.calls import call_source
 from mesalib.teaching.grading.imitation import imitates_check
 from mesalib.teaching.grading.learners import printable, unique_names
-from mesalib.teaching.grading.notebooks import REPO
 from mesalib.teaching.grading.package_view import STUB_ERROR, build_view, stub_source
 from mesalib.teaching.grading.provenance import copied_function, library_shapes
 from mesalib.teaching.grading.sandbox import ExerciseJob, Limits
+
+REPO = Path(__file__).resolve().parents[1]  # the clone these tests run in
 
 EX00 = checks.lesson00.discounted_return
 CASES = plain.dumps([c.args for c in EX00.cases(0)])

@@ -5,7 +5,18 @@ from collections import deque
 import numpy as np
 import pytest
 
-from mesalib.env.levels import TEST, TRAIN, LevelDistribution, Mixture, mix
+from mesalib.env.levels import (
+    BALANCED,
+    LONG,
+    MAZE,
+    NAMED,
+    TEST,
+    TRAIN,
+    LevelDistribution,
+    Mixture,
+    mix,
+    seen_as,
+)
 
 
 def connected(walls: np.ndarray) -> bool:
@@ -27,6 +38,8 @@ def connected(walls: np.ndarray) -> bool:
         TEST,
         TRAIN.replace(layout="maze", ghost_chests=True),
         TEST.replace(layout="maze", size=13, maze_openness=0.0),
+        BALANCED,
+        MAZE,
     ],
 )
 def test_sampled_levels_respect_the_distribution(dist):
@@ -96,6 +109,8 @@ def test_mix_draws_each_part_in_proportion():
         ({"inventory_planes": -1}, "inventory_planes"),
         ({"maze_openness": 1.5}, "maze_openness"),
         ({"step_penalty": -1.0}, "step_penalty"),
+        ({"key_cost": -0.5}, "key_cost"),
+        ({"key_cost": float("nan")}, "key_cost"),
         ({"keys": (30, 40)}, "free cells"),
     ],
 )
@@ -117,3 +132,19 @@ def test_mixture_parts_must_agree():
         mix(TRAIN, TEST, 1.5)
     with pytest.raises(ValueError, match="sum to 1"):
         Mixture((TRAIN, TEST), (0.5, 0.6))
+
+
+def test_named_distributions_change_one_thing_each():
+    assert NAMED["train"] is TRAIN and NAMED["test"] is TEST and NAMED["balanced"] is BALANCED
+    assert BALANCED == TRAIN.replace(chests=(1, 2)) and BALANCED.keys == (1, 2)
+    assert MAZE == TEST.replace(layout="maze") and LONG == TEST.replace(max_steps=40)
+    assert NAMED["costly"] == TEST.replace(key_cost=NAMED["costly"].key_cost) and NAMED["costly"].key_cost > 0
+    assert all(d.observation_shape == TRAIN.observation_shape for d in NAMED.values())
+
+
+def test_seen_as_takes_only_the_observation_from_the_training_levels():
+    trained_on = mix(TRAIN.replace(view=7, inventory_planes=2), TEST.replace(view=7, inventory_planes=2), 0.3)
+    seen = seen_as(LONG, trained_on)
+    assert (seen.view, seen.inventory_planes) == (7, 2)
+    assert seen.replace(view=LONG.view, inventory_planes=0) == LONG  # the levels and rules are LONG's
+    assert seen_as(BALANCED, TRAIN) == BALANCED

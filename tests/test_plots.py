@@ -100,6 +100,38 @@ def test_robustness_plot_with_reference_summaries_and_pace():
     assert "items per step" in ax.get_xlabel()
 
 
+def legend_colors(ax) -> dict[str, str]:
+    return {
+        t.get_text(): matplotlib.colors.to_hex(h.get_color()).upper()
+        for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)
+        if not t.get_text().startswith("on ")
+    }
+
+
+def test_an_agent_has_one_colour_in_every_figure_whatever_comes_with_it():
+    alone = legend_colors(
+        plots.robustness_2d({"key_then_chest": RESULTS["key_then_chest"]}, reference=RESULTS["nearest_key"])
+    )
+    together = legend_colors(plots.robustness_2d(RESULTS))
+    assert alone["key_then_chest"] == together["key_then_chest"] == style.OKABE_ITO["bluish_green"]
+    assert together["nearest_key"] == style.OKABE_ITO["vermillion"]
+    # "ppo" has no colour of its own: it takes one that no agent of this figure has.
+    assert together["ppo"] not in (together["nearest_key"], together["key_then_chest"])
+    assert len(set(together.values())) == 3
+
+
+def test_agent_colours_come_from_the_palette_and_accept_the_usual_spellings():
+    assert set(style.COLOR_BY_AGENT.values()) <= set(style.OKABE_ITO.values())
+    assert len(set(style.COLOR_BY_AGENT.values())) == len(style.COLOR_BY_AGENT)  # no two share one
+    for name in ("default agent", "default", "Default"):
+        assert style.agent_color(name) == style.OKABE_ITO["blue"]
+    assert style.agent_color("NearestKey") == style.agent_color("nearest_key")
+    assert style.agent_color("Planner(CHESTS)") == style.agent_color("planner") == style.OKABE_ITO["black"]
+    assert style.agent_color("alpha0.4") is None
+    many = style.agent_colors(["default agent", *[f"run {i}" for i in range(5)]])
+    assert many["default agent"] == style.OKABE_ITO["blue"] and len(set(many.values())) == 6
+
+
 # ------------------------------------------------------------------------------------------------
 # Policy fields
 

@@ -125,6 +125,7 @@ def test_policies_follow_the_protocol(name):
         "wall_follower",
         "planner",
         "selected_planner",
+        "do_nothing",
     }
     policy = POLICIES[name](3, TEST)
     assert policy.name == name

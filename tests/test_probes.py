@@ -262,3 +262,96 @@ def test_steered_agent_adds_the_vector_before_the_heads(agent):
     assert p.shape == (len(cells), 4) and np.allclose(p.sum(1), 1.0)
     with pytest.raises(ValueError, match="shape"):
         probes.SteeredAgent(agent, np.zeros(5))
+
+
+# --------------------------------------------------------------------------------------------------
+# Paired differences
+
+
+def test_with_inventory_changes_only_the_inventory_planes():
+    rng = np.random.default_rng(0)
+    obs = rng.integers(0, 2, size=(3, 6, 5, 5), dtype=np.uint8)
+    before = obs.copy()
+    out = probes.with_inventory(obs, np.array([0, 1, 2]))
+    assert np.array_equal(obs, before)  # a copy: the input is untouched
+    assert np.array_equal(out[:, :4], obs[:, :4])
+    assert out[0, 4:].max() == 0
+    assert out[1, 4].min() == 1 and out[1, 5].max() == 0
+    assert out[2, 4:].min() == 1
+    assert np.array_equal(probes.with_inventory(obs, 1)[:, 4:], out[[1, 1, 1], 4:])  # one count for all
+    with pytest.raises(ValueError, match="no inventory planes"):
+        probes.with_inventory(obs[:, :4], 1)
+
+
+def test_without_keys_clears_only_the_key_plane():
+    obs = np.ones((2, 4, 3, 3), np.uint8)
+    out = probes.without_keys(obs)
+    assert obs.min() == 1  # a copy
+    assert out[:, 1].max() == 0
+    assert out[:, [0, 2, 3]].min() == 1
+
+
+class LinearFeatures:
+    """A stand-in agent whose features are a fixed linear map of the flattened observation."""
+
+    def __init__(self, shape, hidden=3):
+        self.w = torch.tensor(np.random.default_rng(1).normal(size=(int(np.prod(shape)), hidden)))
+
+    def features(self, obs):
+        return torch.tensor(np.asarray(obs, np.float64).reshape(len(obs), -1)) @ self.w
+
+
+def test_paired_differences_are_row_by_row():
+    fake = LinearFeatures((2, 2, 2))
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 2, size=(5, 2, 2, 2), dtype=np.uint8)
+    b = a.copy()
+    b[:, 1] = 0
+    d = probes.paired_differences(fake, a, b)
+    expected = (fake.features(a) - fake.features(b)).numpy()
+    assert d.shape == (5, 3) and np.allclose(d, expected)
+    # Row i against row i: shuffling one side changes the differences (an unpaired mean would not).
+    assert not np.allclose(probes.paired_differences(fake, a, b[::-1]), d)
+    assert np.allclose(probes.paired_vector(fake, a, b), expected.mean(axis=0))
+    with pytest.raises(ValueError, match="same shape"):
+        probes.paired_differences(fake, a, b[:4])
+
+
+def test_consistency_is_the_mean_cosine_with_the_mean():
+    assert probes.consistency([[2.0, 0.0], [1.0, 0.0]]) == pytest.approx(1.0)
+    assert probes.consistency([[1.0, 0.0], [0.0, 1.0]]) == pytest.approx(np.sqrt(0.5))
+    # Pairs that mostly cancel: the mean is short and points along the one extra row.
+    assert probes.consistency([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]) == pytest.approx(1 / 3)
+    assert probes.consistency([[0.0, 0.0], [0.0, 0.0]]) == 0.0
+    # A pair that points against the mean counts against consistency.
+    d = np.array([[2.0, 1.0], [-2.0, 1.0], [0.5, -1.0]])
+    m = d.mean(axis=0)
+    cosines = [(r @ m) / (np.linalg.norm(r) * np.linalg.norm(m)) for r in d]
+    assert min(cosines) < 0
+    assert probes.consistency(d) == pytest.approx(np.mean(cosines))
+
+
+def test_target_shares_count_moves_towards_each_target():
+    w = room()
+    b = stack(
+        boards(w, [(1, 3)], [(5, 3)], (3, 3)),  # key above, chest below
+        boards(w, [(1, 3)], [(5, 3)], (3, 3)),
+    )
+    shares = probes.target_shares(b, np.array([Action.UP, Action.DOWN]))
+    assert shares == {"to a key": 0.5, "to a chest": 0.5}
+    assert probes.target_shares(b, np.array([Action.UP, Action.UP])) == {"to a key": 1.0, "to a chest": 0.0}
+
+
+def test_the_inventory_edit_is_the_real_observation_of_holding_a_key():
+    """The edited observation is exactly what the environment shows an agent that holds the keys."""
+    from mesalib.env.rules import observe_arrays
+
+    w = room(6)
+    keys, chests = np.zeros_like(w), np.zeros_like(w)
+    keys[1, 2], chests[4, 4] = True, True
+    seen = {held: observe_arrays(w, keys, chests, (2, 2), None, held, 2) for held in (0, 1, 2)}
+    for held in (1, 2):
+        assert np.array_equal(probes.with_inventory(seen[0][None], held)[0], seen[held])
+    assert np.array_equal(
+        probes.without_keys(seen[1][None])[0], observe_arrays(w, 0 * keys, chests, (2, 2), None, 1, 2)
+    )

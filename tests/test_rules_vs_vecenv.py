@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mesalib.env.levels import TEST, TRAIN, mix
+from mesalib.env.levels import COSTLY, TEST, TRAIN, mix
 from mesalib.env.rules import INFO_KEYS, State, observe, step
 from mesalib.env.vecenv import VecChestsAndKeys
 
@@ -17,6 +17,10 @@ VARIANTS = {
     "mixture": mix(TRAIN, TEST, 0.3),
     "penalties-maze-ghosts": TEST.replace(
         layout="maze", size=11, ghost_chests=True, wall_bump_penalty=0.1, step_penalty=0.01, max_steps=30
+    ),
+    "costly": COSTLY,  # a reward per key taken, negative
+    "costly-penalties-maze": COSTLY.replace(
+        layout="maze", key_cost=0.25, wall_bump_penalty=0.1, step_penalty=0.01, inventory_planes=1
     ),
     "tiny": TRAIN.replace(size=5, keys=(1, 3), chests=(1, 3), max_steps=12, view=3, inventory_planes=1),
     # The padded layout has two cases. Rows as wide as the view, whose windows wrap into the row above

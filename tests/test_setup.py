@@ -1,4 +1,5 @@
-"""`make setup`: where the CPU build of torch comes from, and package metadata without deprecations.
+"""`make setup`: where the CPU build of torch comes from, the exact versions it installs
+(.ci/constraints.txt, within pyproject.toml's ranges), and package metadata without deprecations.
 
 The torch rule is checked with `make -n` (commands printed, nothing run, no network) in an empty
 folder, with pip's configuration files switched off (PIP_CONFIG_FILE=/dev/null) and a clean
@@ -26,6 +27,8 @@ def _setup_plan(tmp_path: Path, env: dict[str, str] | None = None, *make_vars: s
     folder = tmp_path / "fresh"
     folder.mkdir(exist_ok=True)
     (folder / "pyproject.toml").touch()
+    (folder / ".ci").mkdir(exist_ok=True)
+    (folder / ".ci" / "constraints.txt").touch()
     clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null"}
     command = [
         "make",
@@ -90,9 +93,37 @@ def test_torch_index_overrides_the_rule_either_way(tmp_path):
 @needs_make
 def test_setup_installs_torch_before_the_package_and_shows_pips_progress(tmp_path):
     plan = [line for line in _setup_plan(tmp_path) if "pip install" in line]
-    torch, package = plan[-2], plan[-1]
-    assert "torch==2.13.0" in torch and '-e ".[dev,bench]"' in package
+    torch = next(line for line in plan if "torch==2.13.0" in line)
+    package = next(line for line in plan if '-e ".[dev,bench]"' in line)
+    assert plan.index(torch) < plan.index(package)
+    assert "-c .ci/constraints.txt" in package  # the course's exact versions; pyproject.toml has ranges
     assert "--quiet" not in torch and "--quiet" not in package  # the long steps show what they do
+    # nbgrader goes into a folder of its own, pinned too, so its menus stay out of the course's lab
+    apart = next(line for line in plan if "--target .venv/nbgrader" in line)
+    assert plan.index(package) < plan.index(apart) and "-c .ci/constraints.txt" in apart
+
+
+def test_the_constraints_pin_every_dependency_exactly_within_pyprojects_ranges():
+    """Every requirement of the package and its extras has one exact version in the constraints, and
+    that version lies in pyproject.toml's range (so `make setup` installs what the ranges allow)."""
+    from packaging.requirements import Requirement
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    project = read_configuration(ROOT / "pyproject.toml")["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    wanted += [Requirement(r) for extra in project["optional-dependencies"].values() for r in extra]
+    pins = {}
+    for line in (ROOT / ".ci" / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    for requirement in wanted:
+        pinned = pins.get(requirement.name.lower().replace("_", "-"))
+        assert pinned is not None, f"{requirement.name} has no exact version in .ci/constraints.txt"
+        assert requirement.specifier.contains(pinned), (
+            f"{requirement.name}=={pinned} is outside {requirement}"
+        )
+        assert "==" not in str(requirement.specifier), f"{requirement} is pinned in pyproject.toml"
 
 
 def test_the_licence_is_an_spdx_expression_without_deprecation_warnings(monkeypatch):

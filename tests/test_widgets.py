@@ -334,3 +334,44 @@ def test_dashboard_as_a_real_training_callback():
     assert len(text) >= 2 and "TEST chests" in text[-1] and "(100%)" in text[-1]
     axes = plots.plot_history(history)
     assert len(axes[0].lines) == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# play records what was played
+
+
+def play_through(p, policy, moves=None):
+    """Press `policy`'s moves in the widget until the episode ends (or `moves` moves are made)."""
+    while not p.done and (moves is None or len(p.moves) < moves):
+        p.press(int(policy(None, p.game.boards())[0]))
+
+
+def test_play_records_every_level_played_with_its_boards_and_moves(tmp_path):
+    from mesalib.analysis.episodes import level_for
+    from mesalib.analysis.recorded_play import load_play
+    from mesalib.analysis.stance import record
+    from mesalib.env.levels import LevelBatch
+
+    p = widgets.play(TEST, seed=0, save_to=str(tmp_path / "mine.json"))
+    play_through(p, NearestKey())
+    p.next_button.click()  # seed 1
+    play_through(p, NearestKey())
+    p.reset(seed=5, dist=TRAIN)
+    p.reset()  # no move made on this level: nothing recorded for it
+    play_through(p, KeyThenChest(), moves=3)
+    p.reset_button.click()  # left after three moves: recorded as played
+    p.press(free_move(p.game))  # the current episode is part of the recording too
+    rec = p.recording()
+    assert [(e.levels, e.seed, len(e.moves)) for e in rec.episodes][2:] == [("TRAIN", 5, 3), ("TRAIN", 5, 1)]
+    levels = LevelBatch.stack([level_for(TEST, s) for s in (0, 1)])
+    expected = record(NearestKey(), TEST, 2, levels=levels)
+    got = rec.trajectories("TEST")
+    assert np.array_equal(got.actions, expected.actions) and np.array_equal(
+        got.steps_left, expected.steps_left
+    )
+    assert np.array_equal(got.boards.keys, expected.boards.keys)
+    assert np.array_equal(got.boards.keys_held, expected.boards.keys_held)
+    p.save_button.click()
+    back = load_play(tmp_path / "mine.json")
+    assert [e.moves for e in back.episodes] == [e.moves for e in rec.episodes]
+    assert "saved 4 episodes" in p.status.value

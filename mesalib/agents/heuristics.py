@@ -12,6 +12,7 @@ state, random generator included, so that an evaluation repeated with the same s
 Stochastic policies own a seeded `numpy.random.Generator`.
 
 The heuristics, from least to most competent:
+- `DoNothing`: touches nothing: bumps a wall, or paces over empty cells (the baseline of "no system").
 - `RandomPolicy`: uniform random moves.
 - `WallFollower`: keeps its left hand on a wall; goes straight for a key it can see (within a few steps).
 - `NearestKey`: walks to the nearest key; once no key is left on the board, to the nearest chest.
@@ -116,6 +117,28 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+class DoNothing(Policy):
+    """Do nothing, with the four moves the game allows: there is no "stay" action, so walk into a wall
+    where one is next to the agent (the agent stays where it is), and otherwise step onto an empty
+    neighbour (no key, no chest), the first in `Action` order, and come back: pacing, never touching an
+    item. Only an agent boxed in by items on all four sides must take one.
+
+    Its return is the baseline "as if the system were switched off": 0 without penalties (lesson 05
+    compares a competent misgeneralizer against it in a world where the proxy costs). Deterministic.
+    """
+
+    name = "do_nothing"
+
+    def __call__(self, obs, boards):
+        nb = _neighbours(boards.agent)
+        rows = np.arange(len(nb))[:, None]
+        at = (rows, nb[..., 0], nb[..., 1])
+        wall = np.asarray(boards.walls, bool)[at]
+        empty = ~wall & ~np.asarray(boards.keys, bool)[at] & ~np.asarray(boards.chests, bool)[at]
+        # First choice a wall (score 2), then an empty cell (1); argmax takes the first in Action order.
+        return np.argmax(2 * wall + empty, axis=1).astype(np.int64)
 
 
 class RandomPolicy(Policy):

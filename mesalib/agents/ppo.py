@@ -18,9 +18,10 @@ in `training_log.py`. The two formulas lesson 04 turns into exercises are `compu
 `clipped_policy_loss`.
 
 Conventions: `dones[t]` is true when the transition taken at step `t` ended its episode (terminated
-*or* truncated: the observation carries no clock, so a cut-off episode is treated as an ending, as in
-benchmarks/results/config_search.md). The environment resets in the same step, so the observation after
-a done step already belongs to the next episode and must not be bootstrapped from.
+*or* truncated: the observation carries no clock, so a cut-off episode is treated as an ending; lesson
+04 discusses this choice against Pardo et al. 2018, "Time Limits in Reinforcement Learning"). The
+environment resets in the same step, so the observation after a done step already belongs to the next
+episode and must not be bootstrapped from.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ and checkpoint files by path. The command line, the plots and the analysis all r
 
 from __future__ import annotations
 
-from mesalib.agents.heuristics import KeyThenChest, NearestKey, RandomPolicy, WallFollower
+from mesalib.agents.heuristics import DoNothing, KeyThenChest, NearestKey, RandomPolicy, WallFollower
 from mesalib.agents.objectives import CHESTS
 from mesalib.agents.planner import Planner
 from mesalib.agents.selected_planner import selected_planner
@@ -15,6 +15,7 @@ def _planner_factory(seed: int = 0, dist: LevelDistribution | Mixture | None = N
 
 
 POLICIES = {
+    "do_nothing": lambda seed=0, dist=None: DoNothing(),
     "random": lambda seed=0, dist=None: RandomPolicy(seed),
     "nearest_key": lambda seed=0, dist=None: NearestKey(),
     "key_then_chest": lambda seed=0, dist=None: KeyThenChest(),

@@ -15,4 +15,7 @@
 - `objective_landscape`: `TRAIN` and `TEST` return over the objectives a base optimizer can select,
   and which one each selection seed picks.
 - `sweep`: the diversity sweep over the training mixture. `training_history`: a run's curves.
+- `generalization`: the sweep's agents on every named distribution (lesson 08's matrix).
+- `recorded_play`: a person's (or a stand-in's) moves, saved, loaded, and attributed like an agent's.
+- `separating`: levels on which a proxy policy and the intended one open different numbers of chests.
 """

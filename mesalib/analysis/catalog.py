@@ -3,18 +3,49 @@
 `mesalib checkpoints --regenerate` calls `regenerate`. The recipes, the files and the catalog's reader
 are the registry in `mesalib.agents.checkpoints`; this module is the pipeline that fills it, in the
 analysis layer because each agent is measured with `analysis.criteria` (1000 episodes per split)
-before its figures are written to `catalog.json`.
+before its figures are written to `catalog.json`. The recipes are runs of a sweep
+(`analysis.grid_sweep`), so a regeneration can use a local pool or a Dask cluster and resume.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from mesalib.agents import checkpoints
-from mesalib.agents.ppo import train
 from mesalib.analysis.criteria import misgeneralization_report
+from mesalib.analysis.grid_sweep import Run, run_sweep
+
+
+def measure_recipe(settings: dict) -> dict:
+    """Train the recipe `settings["recipe"]`, save its weights into the folder `settings["save_to"]` if
+    it is shipped, and measure it on `settings["episodes"]` levels per split: its catalog entry. A task
+    for `grid_sweep.run_sweep`, so it runs here or on a Dask worker (which must see `save_to`)."""
+    from mesalib.agents.ppo import train  # torch: only where recipes are trained
+
+    recipe = checkpoints.recipe(settings["recipe"])
+    config = recipe.config()
+    agent, _ = train(config, progress=False)
+    agent.name = recipe.name
+    if recipe.shipped:
+        agent.save(Path(settings["save_to"]) / f"{recipe.name}.pt")
+    report = misgeneralization_report(agent, config.dist, settings["episodes"], seed=0)
+    return {
+        "description": recipe.description,
+        "seed": recipe.seed,
+        "alpha": recipe.alpha,
+        "dist": recipe.dist,
+        "shipped": recipe.shipped,
+        "stats": agent.stats,
+        "ratios": report.ratios,
+        "passed": report.passed,
+        "misgeneralizes": report.misgeneralizes,
+        "summaries": {"agent": report.summaries["agent"]},
+    }
 
 
 def regenerate(
@@ -22,41 +53,43 @@ def regenerate(
     progress: bool = True,
     episodes: int = 1000,
     out_dir: Path = checkpoints.HERE,
+    results: Path | None = None,
+    address: str | None = None,
+    workers: int = 1,
 ) -> dict[str, dict]:
     """Train every recipe (or those named in `only`), save the shipped ones, measure all of them and
-    merge the figures into `catalog.json`. Entries are written after each run, so an interruption
-    loses only the run in progress."""
+    merge the figures into `catalog.json` as each one finishes, so an interruption loses only the runs
+    in progress. `results`: a folder that keeps one result per recipe, so that running the same command
+    again resumes (default: a fresh temporary folder, every recipe is trained). `address` (a Dask
+    scheduler) or `workers` > 1 (local processes) train several recipes at once."""
     todo = list(checkpoints.RECIPES) if not only else only
     for name in todo:
         checkpoints.recipe(name)  # every name is checked before the first (long) run
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     catalog_file = out_dir / "catalog.json"
-    for name in todo:
-        recipe = checkpoints.RECIPES[name]
-        config = recipe.config()
-        agent, _ = train(config, progress=progress)
-        agent.name = name
-        if recipe.shipped:
-            agent.save(out_dir / f"{name}.pt")
-        report = misgeneralization_report(agent, config.dist, episodes, seed=0)
-        entry = {
-            "description": recipe.description,
-            "seed": recipe.seed,
-            "alpha": recipe.alpha,
-            "dist": recipe.dist,
-            "shipped": recipe.shipped,
-            "stats": agent.stats,
-            "ratios": report.ratios,
-            "passed": report.passed,
-            "misgeneralizes": report.misgeneralizes,
-            "summaries": {"agent": report.summaries["agent"]},
-        }
-        merge_entry(catalog_file, name, entry)
+    runs = [Run(name, {"recipe": name, "episodes": episodes, "save_to": str(out_dir)}) for name in todo]
+
+    def record(result: dict) -> None:
+        entry = result["metrics"]
+        merge_entry(catalog_file, result["name"], entry)
         if progress:
-            print(
-                f"{name}: {'misgeneralizes' if report.misgeneralizes else 'does not misgeneralize'}\n"
-                + report.table()
-            )
+            verdict = "misgeneralizes" if entry["misgeneralizes"] else "does not misgeneralize"
+            ratios = ", ".join(f"{k} {v:.3f}" for k, v in entry["ratios"].items())
+            where = f"{result['wall_s']:.0f} s on {result['host']}"
+            tqdm.write(f"{result['name']}: {verdict} ({ratios}; {where})")
+
+    with tempfile.TemporaryDirectory(prefix="mesalib-regenerate-") as fresh:
+        report = run_sweep(
+            runs,
+            results or fresh,
+            task=measure_recipe,
+            address=address,
+            workers=workers,
+            progress=progress,
+            on_result=record,
+        )
+    if report.failed:
+        raise RuntimeError(f"regeneration incomplete: {report.summary()}")
     return json.loads(catalog_file.read_text()) if catalog_file.exists() else {}
 
 

@@ -11,6 +11,8 @@ fraction on does the agent generalize correctly, and how sure can we be with a h
   [alphas, seeds] with NaN where a run is not (yet) in the catalog, with per-alpha means and ranges.
 - `runs(names)`: several catalog entries side by side (the observation variants, the default seeds),
   their ratios and which criteria hold, as `Runs`.
+- `spread_table(variant_seeds())`: each observation variant over its seeds, every ratio's mean and
+  range and how often each criterion holds (one run per recipe is an anecdote).
 - `crossing_alpha(alphas, ratios, threshold)`: the smallest alpha from which on the mean ratio over
   seeds stays at or above `threshold`.
 - `bootstrap_crossing(...)`: the same on seeds resampled with replacement (a seeded bootstrap), which
@@ -205,6 +207,57 @@ def runs(names, catalog: dict | None = None, metrics=METRICS) -> Runs:
     ).reshape(len(names), len(CRITERIA))
     present = np.array([n in catalog for n in names], dtype=bool)
     return Runs(names, metrics, ratios, passed, present)
+
+
+def variant_seeds(variants=None) -> dict[str, list[str]]:
+    """The observation variants (default: the default configuration and every `checkpoints.VARIANTS`),
+    each with the catalog names of its seeds (`checkpoints.VARIANT_SEEDS`)."""
+    from mesalib.agents import checkpoints
+
+    variants = ["default", *checkpoints.VARIANTS] if variants is None else list(variants)
+    return {
+        v: [run_name(0.0, s) for s in checkpoints.VARIANT_SEEDS]
+        if v == "default"
+        else checkpoints.variant_names(v)
+        for v in variants
+    }
+
+
+def spread_table(
+    groups: dict[str, list[str]], catalog: dict | None = None, metrics=METRICS, digits: int = 3
+) -> str:
+    """Aligned text: one line per group of catalog entries (one recipe trained with several seeds, as
+    `variant_seeds` gives), each metric's mean and [smallest, largest] over the entries present, and for
+    how many of them each criterion holds. A single run per recipe hides how much a verdict owes to the
+    seed; this table shows it next to the mean."""
+    catalog = _catalog(catalog)
+    metrics = tuple(metrics)
+    cell = 3 * digits + 10
+    width = max([len(g) for g in groups] + [7])
+    head = (
+        f"{'recipe':{width}s} {'seeds':>5s} "
+        + " ".join(f"{m[:cell]:>{cell}s}" for m in metrics)
+        + "  criteria 1/2/3 hold  misgeneralizes"
+    )
+    lines = [head]
+    for group, names in groups.items():
+        found = runs(names, catalog, metrics)
+        n = int(found.present.sum())
+        if n == 0:
+            lines.append(f"{group:{width}s} {0:5d} (not in the catalog yet)")
+            continue
+        cells = []
+        for m in metrics:
+            v = found.column(m)[found.present]
+            cells.append(f"{f'{v.mean():.{digits}f} [{v.min():.{digits}f}, {v.max():.{digits}f}]':>{cell}s}")
+        counts = found.frequency()
+        held = "/".join(str(counts[c][0]) for c in CRITERIA)
+        lines.append(
+            f"{group:{width}s} {n:5d} "
+            + " ".join(cells)
+            + f"  {held + ' of ' + str(n):>19s}  {counts['all three'][0]:>7d} of {n}"
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------

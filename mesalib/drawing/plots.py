@@ -18,7 +18,9 @@ import numpy as np
 from mesalib.analysis.robustness import robustness_coordinates
 from mesalib.analysis.sweep import METRIC_LABELS, Sweep
 from mesalib.analysis.training_history import ROLLOUT_KEYS, history_series
-from mesalib.drawing.style import AGENT_COLORS, OKABE_ITO, SPLIT_STYLE
+from mesalib.drawing.style import AGENT_COLORS as AGENT_COLORS  # lessons read these through plots
+from mesalib.drawing.style import OKABE_ITO, SPLIT_STYLE, agent_colors
+from mesalib.drawing.style import agent_color as agent_color
 
 # ---------------------------------------------------------------------------------------------------
 # The 2-D robustness plot
@@ -53,9 +55,10 @@ def robustness_2d(
     xmax = max([1.15] + [v * 1.08 for p in points.values() for (v, _) in p.values() if math.isfinite(v)])
     ymax = max([1.14] + [v * 1.05 for p in points.values() for (_, v) in p.values() if math.isfinite(v)])
     _draw_quadrants(ax, xmax, ymax)
-    for i, p in enumerate(points.values()):
-        _draw_agent(ax, p, AGENT_COLORS[i % len(AGENT_COLORS)])
-    _robustness_legend(ax, list(points))
+    colors = agent_colors(points)
+    for name, p in points.items():
+        _draw_agent(ax, p, colors[name])
+    _robustness_legend(ax, colors)
     ref_name = reference if isinstance(reference, str) else "nearest_key"
     ax.set_xlabel(
         f"capability: keys collected / {ref_name}'s keys (same levels)"
@@ -134,14 +137,11 @@ def _draw_agent(ax, p: dict, color: str) -> None:
         )
 
 
-def _robustness_legend(ax, names: list[str]) -> None:
-    """One colour per agent, and what the circle and the square mean, to the right of the plot."""
+def _robustness_legend(ax, colors: dict[str, str]) -> None:
+    """One colour per agent (name -> colour), and what the circle and the square mean, to the right."""
     from matplotlib.lines import Line2D
 
-    handles = [
-        Line2D([], [], color=AGENT_COLORS[i % len(AGENT_COLORS)], linewidth=2.5, label=name)
-        for i, name in enumerate(names)
-    ]
+    handles = [Line2D([], [], color=color, linewidth=2.5, label=name) for name, color in colors.items()]
     handles += [
         Line2D(
             [],

@@ -27,7 +27,65 @@ OKABE_ITO = {
 """The Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"): safe for colour-blind readers."""
 
 AGENT_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
-"""Colours given to agents in order (blue, vermillion, bluish green, reddish purple, orange, ...)."""
+"""The palette in the order agents without a colour of their own (`COLOR_BY_AGENT`) take it (blue,
+vermillion, bluish green, reddish purple, orange, sky blue, black, yellow)."""
+
+COLOR_BY_AGENT = {
+    "default": OKABE_ITO["blue"],
+    "nearest_key": OKABE_ITO["vermillion"],
+    "key_then_chest": OKABE_ITO["bluish_green"],
+    "inventory": OKABE_ITO["reddish_purple"],
+    "wall_follower": OKABE_ITO["orange"],
+    "random": OKABE_ITO["yellow"],
+    "planner": OKABE_ITO["black"],
+    "you": OKABE_ITO["sky_blue"],
+}
+"""One colour per agent the lessons keep coming back to, the same in every figure of every lesson:
+the trained agent blue, the key proxy vermillion, the intended behaviour green, the best possible
+(`Planner(CHESTS)`) black, a person's own play (or its stand-in) sky blue; pale yellow goes to random
+moves, the agent that matters least. `agent_color` reads it."""
+
+_AGENT_ALIASES = {
+    "default agent": "default",
+    "agent": "default",
+    "inventory agent": "inventory",
+    "nearestkey": "nearest_key",
+    "keythenchest": "key_then_chest",
+    "wallfollower": "wall_follower",
+    "randompolicy": "random",
+    "planner(chests)": "planner",
+    "best": "planner",
+    "stand-in": "you",
+    "stand-in (a script)": "you",
+    "player": "you",
+}
+
+
+def _agent_key(name: str) -> str:
+    """The `COLOR_BY_AGENT` key of a display name ("default agent", "NearestKey", "Planner(CHESTS)")."""
+    key = str(name).strip().lower()
+    return _AGENT_ALIASES.get(key, _AGENT_ALIASES.get(key.replace("_", ""), key))
+
+
+def agent_color(name: str) -> str | None:
+    """The colour of agent `name` in every figure (`COLOR_BY_AGENT`, common spellings of the names
+    accepted), or None for an agent without one."""
+    return COLOR_BY_AGENT.get(_agent_key(name))
+
+
+def agent_colors(names) -> dict[str, str]:
+    """name -> colour for the agents of one figure: each its own colour where it has one, the others
+    the palette colours (`AGENT_COLORS` order) no agent of this figure uses, so that no two agents of
+    a figure share a colour while there are colours left."""
+    own = {name: agent_color(name) for name in names}
+    free = [c for c in AGENT_COLORS if c not in own.values()] or list(AGENT_COLORS)
+    out, k = {}, 0
+    for name, color in own.items():
+        if color is None:
+            color, k = free[k % len(free)], k + 1
+        out[name] = color
+    return out
+
 
 SPLIT_STYLE = {
     "train": dict(color=OKABE_ITO["blue"], linestyle="-", marker="o", label="TRAIN"),

@@ -190,3 +190,34 @@ def text(level: Level, keys_held: int = 0, show_ghosts: bool = False) -> str:
     chars[level.keys] = "k"
     chars[level.agent] = "A"  # the agent may stand on a chest; it hides it, as in the pictures
     return "\n".join(["".join(row) for row in chars] + [f"keys held: {int(keys_held)}"])
+
+
+def level_from_text(picture, agent: tuple[int, int] | None = None) -> Level:
+    """The level a text picture shows: the inverse of `text` (ghost chests as ``g``; a ``keys held``
+    line, if present, is ignored). Lets people draw levels by hand, e.g. to build a level on which
+    two policies disagree. Bad pictures are refused with the row and column of the problem. `agent`
+    is the start cell for a picture without an ``A`` (one with an ``A`` must not give it).
+
+    >>> level = level_from_text(["####", "#Ak#", "#c.#", "####"])
+    >>> level.agent, int(level.keys.sum()), int(level.chests.sum())
+    ((1, 1), 1, 1)
+    """
+    rows = picture.splitlines() if isinstance(picture, str) else list(picture)
+    if not all(isinstance(row, str) for row in rows):
+        raise ValueError(f"a level picture is a string or a list of strings; got {picture!r}")
+    rows = [row.strip() for row in rows if row.strip() and not row.strip().startswith("keys held")]
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        lengths = [len(row) for row in rows]
+        raise ValueError(f"every row of a level picture has the same length; got row lengths {lengths}")
+    allowed = "#.kcAg"
+    for r, row in enumerate(rows):
+        for c, char in enumerate(row):
+            if char not in allowed:
+                raise ValueError(f"row {r}, column {c}: {char!r} is not a level character; allowed: {LEGEND}")
+    grid = np.array([list(row) for row in rows])
+    agents = [(int(r), int(c)) for r, c in np.argwhere(grid == "A")]
+    if agent is not None and not agents:
+        agents = [(int(agent[0]), int(agent[1]))]
+    if len(agents) != 1:
+        raise ValueError(f"a level picture has exactly one agent 'A'; this one has {len(agents)}")
+    return Level(walls=grid == "#", keys=grid == "k", chests=grid == "c", ghosts=grid == "g", agent=agents[0])

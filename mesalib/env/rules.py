@@ -156,7 +156,7 @@ def step(
 ) -> tuple[State, float, bool, bool]:
     """One move by the rules: (the new state, reward, terminated, truncated); `state` is unchanged.
 
-    `dist` gives the step limit and the penalties (both zero in `TRAIN` and `TEST`).
+    `dist` gives the step limit and the penalties and key cost (all zero in `TRAIN` and `TEST`).
     """
     d_row, d_col = MOVES[_checked(action)]
     target = (state.agent[0] + d_row, state.agent[1] + d_col)
@@ -181,6 +181,8 @@ def step(
     reward = 0.0 - dist.step_penalty  # 0.0, not -0.0, without a penalty
     if bumped:
         reward -= dist.wall_bump_penalty
+    if took_key:
+        reward -= dist.key_cost
     if opened:
         reward += 1.0
     terminated = not can_still_open(len(new.chests), held, len(new.keys))

@@ -139,6 +139,7 @@ class VecChestsAndKeys:
         board[here + KEY * plane] = 0
         c["keys_held"] += got_key
         c["keys_collected"] += got_key
+        reward -= got_key * np.float32(d.key_cost)
         self.keys_left -= got_key
         opened = board[here + CHEST * plane].astype(bool) & (c["keys_held"] > 0)
         board[here[opened] + CHEST * plane] = 0

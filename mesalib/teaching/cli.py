@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import runpy
+import shlex
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from mesalib.env.levels import NAMED
+from mesalib.teaching import export_command, sweep_command
 
 
 def _whole_number(least: int):
@@ -57,13 +59,12 @@ AMOUNT_OR_ZERO = _seconds(0, strictly=False)
 
 
 def _bench(args: argparse.Namespace) -> int:
-    script = REPO / "benchmarks" / "env_throughput.py"
-    if not script.exists():
-        print(
-            f"error: the benchmark script {script} is not here; run this from a clone of the "
-            "repository (the benchmarks are not installed with the package).",
-            file=sys.stderr,
-        )
+    from mesalib.teaching.course_files import CourseFilesMissing, clone_file
+
+    try:
+        script = clone_file("benchmarks/env_throughput.py", "mesalib bench")
+    except CourseFilesMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.argv = [str(script), "--seconds", str(args.seconds), "--repeat", str(args.repeat)]
     runpy.run_path(str(script), run_name="__main__")
@@ -131,13 +132,13 @@ def _lessons(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from mesalib.agents.registry import resolve, training_distribution
-    from mesalib.analysis.criteria import split_distributions
     from mesalib.analysis.evaluate import SUMMARY_KEYS, evaluate
+    from mesalib.analysis.generalization import evaluation_distribution
     from mesalib.env.levels import TRAIN
 
     try:
         probe = resolve(args.agent, TRAIN, args.seed)
-        split = split_distributions(training_distribution(probe))[args.on]
+        split = evaluation_distribution(args.on, training_distribution(probe))
         if args.ghosts:
             split = split.replace(ghost_chests=True)
         policy = resolve(args.agent, split, args.seed)  # the planner needs the split's step limit
@@ -163,12 +164,14 @@ def _attribute(args: argparse.Namespace) -> int:
     from mesalib.agents.registry import resolve, training_distribution
     from mesalib.analysis.attribution import attribute
     from mesalib.analysis.criteria import split_distributions
+    from mesalib.analysis.generalization import evaluation_distribution
     from mesalib.env.levels import TRAIN
 
     try:
         probe = resolve(args.agent, TRAIN, args.seed)
         splits = split_distributions(training_distribution(probe))  # the view the agent was trained on
-        policy = resolve(args.agent, splits[args.on], args.seed)  # the planner needs the step limit
+        held_out = evaluation_distribution(args.on, training_distribution(probe))
+        policy = resolve(args.agent, held_out, args.seed)  # the planner needs the step limit
         if not args.json:
             print(
                 f"Recording {args.agent} on {args.episodes} {args.fit_on.upper()} levels to fit on and "
@@ -176,7 +179,7 @@ def _attribute(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        result = attribute(policy, splits[args.fit_on], splits[args.on], args.episodes, seed=args.seed)
+        result = attribute(policy, splits[args.fit_on], held_out, args.episodes, seed=args.seed)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -222,21 +225,26 @@ def _output_problem(out: Path, force: bool) -> str:
 def _checkpoints(args: argparse.Namespace) -> int:
     from mesalib.agents import checkpoints
 
-    if args.only is not None and not args.regenerate:
-        print(
-            "error: --only names the agents to regenerate, so it needs --regenerate "
-            "(mesalib checkpoints --regenerate --only NAME ...).",
-            file=sys.stderr,
-        )
-        return 2
+    regeneration_only = {"--only": args.only, "--results": args.results, "--address": args.address}
+    for option, value in regeneration_only.items():
+        if value is not None and not args.regenerate:
+            print(
+                f"error: {option} belongs to a regeneration, so it needs --regenerate "
+                f"(mesalib checkpoints --regenerate {option} ...).",
+                file=sys.stderr,
+            )
+            return 2
     if args.regenerate:
         from mesalib.analysis.catalog import regenerate  # trains: imports torch and the analysis layer
 
         try:
-            regenerate(args.only or None)
+            regenerate(args.only or None, results=args.results, address=args.address, workers=args.workers)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except RuntimeError as exc:  # some recipes failed; the others are in the catalog
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     recorded = checkpoints.catalog()
     for name in checkpoints.names(shipped_only=False):
@@ -270,6 +278,7 @@ def _catalog_line(entry: dict) -> str:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from mesalib.teaching.course_files import CourseFilesMissing
     from mesalib.teaching.grading import Limits, SandboxUnavailable, grade
 
     if args.jobs < 1 or args.timeout <= 0 or args.memory_mb < 16 or args.max_size_mb <= 0:
@@ -294,10 +303,39 @@ def _grade(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             trusted=args.trusted_class,
         )
-    except (ValueError, SandboxUnavailable) as exc:
+    except (ValueError, SandboxUnavailable, CourseFilesMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from mesalib.teaching.course_files import lesson_paths
+    from mesalib.teaching.lab import LabArgumentError, check_address, require_jupyterlab, run_lab
+    from mesalib.teaching.working_copy import copy_lessons, folder_problem
+
+    folder = Path(args.folder)
+    problem = folder_problem(folder)
+    try:
+        if problem:
+            raise LabArgumentError(problem)
+        if not args.no_lab:
+            require_jupyterlab("or pass --no-lab to only copy the lessons")
+            check_address(args.port, args.ip)
+    except LabArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    done = copy_lessons(folder, fresh=args.fresh)
+    print(done.text(), flush=True)
+    first = lesson_paths()[0].name
+    if args.no_lab:
+        print(f"Start JupyterLab there with:\n\n    mesalib lab {first} --root {shlex.quote(str(folder))}")
+        return 0
+    try:
+        return run_lab(folder, first, args.port, args.ip, open_browser=not args.no_browser)
+    except LabArgumentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -323,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_checkpoints,
         _add_grade,
         _add_lab,
+        _add_course,
+        sweep_command.add_parser,
+        export_command.add_parser,
     ):
         add(sub)
     return parser
@@ -367,7 +408,7 @@ def _add_evaluate(sub) -> None:
         help="random, nearest_key, key_then_chest, wall_follower, planner, a shipped "
         "checkpoint (default, ...) or a checkpoint path",
     )
-    ev.add_argument("--on", choices=("train", "test"), default="test")
+    ev.add_argument("--on", choices=tuple(NAMED), default="test", help="levels (levels.NAMED; default test)")
     ev.add_argument("--episodes", type=POSITIVE, default=1000, help="levels to play (default 1000)")
     ev.add_argument("--seed", type=SEED, default=0, help="draws the levels (same seed, same levels)")
     ev.add_argument("--ghosts", action="store_true", help="add invisible ghost chests (hidden-chest test)")
@@ -386,7 +427,9 @@ def _add_attribute(sub) -> None:
         help="random, nearest_key, key_then_chest, wall_follower, planner, a shipped "
         "checkpoint (default, ...) or a checkpoint path",
     )
-    at.add_argument("--on", choices=("train", "test"), default="test", help="held-out levels (default test)")
+    at.add_argument(
+        "--on", choices=tuple(NAMED), default="test", help="held-out levels (levels.NAMED; default test)"
+    )
     at.add_argument(
         "--fit-on", choices=("train", "test"), default="train", help="levels to fit on (default train)"
     )
@@ -413,6 +456,13 @@ def _add_checkpoints(sub) -> None:
     ck = sub.add_parser("checkpoints", help="list the shipped agents, or --regenerate them")
     ck.add_argument("--regenerate", action="store_true", help="train and measure them again (about 5 min)")
     ck.add_argument("--only", nargs="*", help="names to regenerate (default: all)")
+    ck.add_argument(
+        "--results", type=Path, help="keep one result per recipe here, so the same command resumes"
+    )
+    ck.add_argument("--address", help="a Dask scheduler (tcp://HOST:PORT) to train the recipes on")
+    ck.add_argument(
+        "--workers", type=POSITIVE, default=1, help="local processes training at once (default 1)"
+    )
     ck.set_defaults(run=_checkpoints)
 
 
@@ -444,7 +494,11 @@ def _add_grade(sub) -> None:
     gr.add_argument(
         "--max-size-mb", type=POSITIVE_AMOUNT, default=20.0, help="larger notebooks are not read (default 20)"
     )
-    gr.add_argument("--lessons-dir", help="the official lessons/ folder (default: the repository's)")
+    gr.add_argument(
+        "--lessons-dir",
+        help="the official lessons folder (default: the lessons shipped with the package; "
+        "in a clone, its lessons/)",
+    )
     gr.add_argument(
         "--resume",
         action="store_true",
@@ -475,6 +529,35 @@ def _add_lab(sub) -> None:
     )
     lab.add_argument("--no-browser", action="store_true", help="only print the address, open no browser")
     lab.set_defaults(run=_lab)
+
+
+def _add_course(sub) -> None:
+    co = sub.add_parser(
+        "course",
+        help="copy the lessons into a working folder and open JupyterLab at the first one",
+        description="Copy the course's lessons into FOLDER and open JupyterLab at the first one. "
+        "Run it again after an update: new lessons are added, and notebooks you changed are kept "
+        "and listed (--fresh puts the shipped version beside each).",
+    )
+    co.add_argument(
+        "folder",
+        nargs="?",
+        default="mesalib-course",
+        metavar="DIR",
+        help="the working folder, made if missing (default: mesalib-course in the current folder)",
+    )
+    co.add_argument("--no-lab", action="store_true", help="only copy the lessons; print how to start")
+    co.add_argument(
+        "--fresh",
+        action="store_true",
+        help="for each lesson you changed, also write the shipped version as NN_topic.fresh.ipynb",
+    )
+    co.add_argument("--port", type=int, default=8888, help="the first port to try (default 8888)")
+    co.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 inside Docker)"
+    )
+    co.add_argument("--no-browser", action="store_true", help="only print the address, open no browser")
+    co.set_defaults(run=_course)
 
 
 def main(argv: list[str] | None = None) -> int:

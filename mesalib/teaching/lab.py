@@ -13,6 +13,7 @@ never written.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import json
 import os
@@ -51,15 +52,7 @@ def check_arguments(root: str | Path, notebook: str, port: int, ip: str) -> tupl
     ...
     mesalib.teaching.lab.LabArgumentError: NOTEBOOK nowhere.ipynb: no such file in the course root ...
     """
-    if not 1 <= port <= 65535:
-        raise LabArgumentError(f"--port {port}: not a port number; use a whole number from 1 to 65535.")
-    try:
-        ipaddress.ip_address(ip)
-    except ValueError:
-        raise LabArgumentError(
-            f"--ip {ip}: not an IP address; use 127.0.0.1 (this machine only, the default) "
-            "or 0.0.0.0 (every network interface, for example inside Docker)."
-        ) from None
+    check_address(port, ip)
     base = Path(root).expanduser().resolve()
     if not base.is_dir():
         raise LabArgumentError(f"--root {root}: no such folder; give the folder holding lessons/.")
@@ -76,6 +69,36 @@ def check_arguments(root: str | Path, notebook: str, port: int, ip: str) -> tupl
     if path.suffix != ".ipynb":
         raise LabArgumentError(f"NOTEBOOK {notebook}: not a notebook; name an .ipynb file.")
     return base, path.relative_to(base).as_posix()
+
+
+def check_address(port: int, ip: str) -> None:
+    """LabArgumentError unless `port` is a port number and `ip` an IP address.
+
+    >>> check_address(0, "127.0.0.1")
+    Traceback (most recent call last):
+    ...
+    mesalib.teaching.lab.LabArgumentError: --port 0: not a port number; use a whole number from 1 to 65535.
+    """
+    if not 1 <= port <= 65535:
+        raise LabArgumentError(f"--port {port}: not a port number; use a whole number from 1 to 65535.")
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise LabArgumentError(
+            f"--ip {ip}: not an IP address; use 127.0.0.1 (this machine only, the default) "
+            "or 0.0.0.0 (every network interface, for example inside Docker)."
+        ) from None
+
+
+def require_jupyterlab(alternative: str = "") -> None:
+    """LabArgumentError, saying how to install it (and `alternative`, if given), without JupyterLab."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise LabArgumentError(
+            "JupyterLab is not installed in this environment; install it with "
+            "`pip install 'mesalib[lab]'` (make course does this)"
+            + (f", {alternative}" if alternative else "")
+            + "."
+        )
 
 
 def lab_command(python: str, root: Path, ip: str, port: int, settings_dir: Path, euid: int) -> list[str]:
@@ -185,13 +208,7 @@ def run_lab(
 ) -> int:
     """Run JupyterLab for the course until Ctrl+C; returns the exit status for the command line."""
     base, inside = check_arguments(root, notebook, port, ip)
-    try:
-        import jupyterlab  # noqa: F401  (only to say clearly when it is missing)
-    except ImportError:
-        raise LabArgumentError(
-            "JupyterLab is not installed in this environment; install it with "
-            "`pip install 'mesalib[lab]'` (make course does this)."
-        ) from None
+    require_jupyterlab()
     port = free_port(ip, port)
     _stop_on_signals()
     token = secrets.token_hex(24)

@@ -4,12 +4,12 @@
 every shipped checkpoint and `describe(name)` says what it is. Each checkpoint is a recipe in `RECIPES`
 (a name, a seed and the changes to the default `PPOConfig`), so one command rebuilds them all:
 
-    mesalib checkpoints --regenerate    # ~15 s per recipe on an idle 2-core machine, ~5 min for all 20
+    mesalib checkpoints --regenerate    # ~15 s per recipe on an idle 2-core machine, ~7 min for all 26
 
 This package is the registry: the recipes, the files and `catalog()`, the measurements recorded when the
-checkpoints were made (the alpha sweep and the seed runs are recorded there for more seeds than are
-shipped as files, to keep the package small). Regenerating trains and measures, which needs the
-analysis layer above this one, so it lives there: `mesalib.analysis.catalog.regenerate`.
+checkpoints were made (the alpha sweep, the seed runs and the observation variants are recorded there
+for more seeds than are shipped as files, to keep the package small). Regenerating trains and measures,
+which needs the analysis layer above this one, so it lives there: `mesalib.analysis.catalog.regenerate`.
 """
 
 from __future__ import annotations
@@ -55,21 +55,22 @@ class Recipe:
         return PPOConfig(dist=dist, test_dist=test, seed=self.seed)
 
 
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "inventory": (
+        "Sees the keys it holds (2 inventory planes: holds >= 1, holds >= 2)",
+        {"inventory_planes": 2},
+    ),
+    "view7": ("Partial egocentric view: a 7x7 window around the agent", {"view": 7}),
+    "allocentric": ("Sees the whole 9x9 grid in fixed coordinates (no egocentric view)", {"view": None}),
+}
+"""The observation variants: name -> (what the agent sees, the distribution changes that make it)."""
+VARIANT_SEEDS = (0, 1, 2)
+"""Seeds of each observation variant recorded in the catalog (seed 0 is shipped as a file)."""
+
+
 def _recipes() -> dict[str, Recipe]:
-    out = [
-        Recipe("default", "The default agent: PPOConfig() trained on TRAIN with seed 0."),
-        Recipe(
-            "inventory",
-            "Sees the keys it holds (2 inventory planes: holds >= 1, holds >= 2).",
-            dist={"inventory_planes": 2},
-        ),
-        Recipe("view7", "Partial egocentric view: a 7x7 window around the agent.", dist={"view": 7}),
-        Recipe(
-            "allocentric",
-            "Sees the whole 9x9 grid in fixed coordinates (no egocentric view).",
-            dist={"view": None},
-        ),
-    ]
+    out = [Recipe("default", "The default agent: PPOConfig() trained on TRAIN with seed 0.")]
+    out += [Recipe(v, f"{text}.", dist=dist) for v, (text, dist) in VARIANTS.items()]
     out += [
         Recipe(
             f"alpha{a:g}", f"Trained on TRAIN mixed with a fraction {a:g} of TEST levels, seed 0.", alpha=a
@@ -91,6 +92,11 @@ def _recipes() -> dict[str, Recipe]:
         for a in ALPHAS
         for s in SWEEP_SEEDS[1:]
     ]
+    out += [
+        Recipe(f"{v}_seed{s}", f"{text}, seed {s}.", seed=s, dist=dist, shipped=False)
+        for v, (text, dist) in VARIANTS.items()
+        for s in VARIANT_SEEDS[1:]
+    ]
     return {r.name: r for r in out}
 
 
@@ -98,6 +104,13 @@ def sweep_names(alpha: float) -> list[str]:
     """The catalog entries of one alpha, one per seed in `SWEEP_SEEDS` (alpha 0: the default agent)."""
     stem = "default" if alpha == 0 else f"alpha{alpha:g}"
     return [stem if s == 0 else f"{stem}_seed{s}" for s in SWEEP_SEEDS]
+
+
+def variant_names(variant: str) -> list[str]:
+    """The catalog entries of one observation variant, one per seed in `VARIANT_SEEDS`."""
+    if variant not in VARIANTS:
+        raise ValueError(f"No observation variant {variant!r}; there are: {', '.join(VARIANTS)}.")
+    return [variant if s == 0 else f"{variant}_seed{s}" for s in VARIANT_SEEDS]
 
 
 RECIPES = _recipes()

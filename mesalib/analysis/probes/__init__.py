@@ -30,9 +30,16 @@ layer, the ones lesson 07 asks:
     v = probes.steering_vector(acts.features[acts.key_visible], acts.features[~acts.key_visible])
     steered = probes.SteeredAgent(agent, v, scale=-1.0)      # a policy: steered(obs, boards) -> actions
 
+A difference of group means picks up everything in which the groups differ. A *paired* difference
+compares each state with a copy of itself in which only the feature changed (`paired_vector`, with
+`with_inventory` or `without_keys` to make the copies), and the copies themselves are the input-level
+control: what the feature really does to the moves (`target_shares`).
+
 The pieces, one module each: `activations` (`collect`, `Activations`), `labels` (`nearest_direction`,
-`nearest_distance`, `moves_toward`), `linear` (the ridge probes and their baselines) and `steering`
-(`steering_vector`, `steer`, `SteeredAgent`). Every name is importable from `mesalib.analysis.probes`.
+`nearest_distance`, `moves_toward`), `linear` (the ridge probes and their baselines), `steering`
+(`steering_vector`, `steer`, `SteeredAgent`) and `paired` (`paired_differences`, `paired_vector`,
+`consistency`, `with_inventory`, `without_keys`, `target_shares`). Every name is importable from
+`mesalib.analysis.probes`.
 
 Probes measure what is *decodable*, not what the network *uses*; steering measures what a direction
 *does*, not what it *means*. Lesson 07 discusses both limits.
@@ -50,6 +57,14 @@ from mesalib.analysis.probes.linear import (
     regression_r2,
     split_by_episode,
 )
+from mesalib.analysis.probes.paired import (
+    consistency,
+    paired_differences,
+    paired_vector,
+    target_shares,
+    with_inventory,
+    without_keys,
+)
 from mesalib.analysis.probes.steering import SteeredAgent, steer, steering_vector
 
 __all__ = [
@@ -58,6 +73,7 @@ __all__ = [
     "LinearProbe",
     "SteeredAgent",
     "collect",
+    "consistency",
     "fit_probe",
     "fit_ridge",
     "majority_accuracy",
@@ -65,9 +81,14 @@ __all__ = [
     "nearest_direction",
     "nearest_distance",
     "one_hot",
+    "paired_differences",
+    "paired_vector",
     "probe_accuracy",
     "regression_r2",
     "split_by_episode",
     "steer",
     "steering_vector",
+    "target_shares",
+    "with_inventory",
+    "without_keys",
 ]

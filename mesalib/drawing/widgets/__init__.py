@@ -6,7 +6,8 @@ picture (an `ipywidgets.Image` holding PNG bytes) is redrawn. That is how the te
 
 - `play(dist, seed)` (`hand_play`): play a level by hand. Arrow buttons; for the keyboard, click the
   small text box and type w/a/s/d (or the vim keys k/h/j/l): each letter typed is one move; "r"
-  restarts the level.
+  restarts the level. Every level played is recorded (`Play.recording()`), and "save" writes it for
+  `analysis.recorded_play.load_play` (lesson 06 fits goals and rules to it).
 - `replay(policy, dist, seed)` (`scrubbers`): scrub through a recorded episode (slider, play/pause).
 - `compare(policies, dist, seed)` (`scrubbers`): several policies on the same level, stepping together.
 - `field_explorer(policy, dist, seed)` (`policy_field`): `fields.policy_field` with a level and

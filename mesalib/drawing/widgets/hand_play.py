@@ -3,13 +3,20 @@
 ipywidgets has no key events, so the keyboard is a small text box: each letter typed into it is one
 move (w/a/s/d, or the vim keys k/h/j/l), and "r" restarts the level. The box keeps what was typed;
 select and delete it if it grows long.
+
+Every level played is recorded (`Play.recording()`: the level and the moves, an
+`analysis.recorded_play.RecordedPlay`); the "save" button writes it to the file named beside it, for
+`recorded_play.load_play` and lesson 06's goal attribution.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ipywidgets as W
 
 from mesalib.analysis.episodes import level_for
+from mesalib.analysis.recorded_play import RecordedEpisode, RecordedPlay, save_play
 from mesalib.drawing import render
 from mesalib.drawing.style import rgb_png
 from mesalib.drawing.widgets.common import (
@@ -71,11 +78,23 @@ _LEGEND_HTML = (
 
 class Play(DisplaysAsWidget):
     """Play a level by hand. State: `game` (a `rules.Game`), `episode_return`, `last_reward`, `done`,
-    `terminated`, `truncated`, `moves`; widgets: `image`, `status`, `buttons` (Action -> Button),
-    `keyboard`, `dist_picker`, `seed_box`, `reset_button`, `next_button`."""
+    `terminated`, `truncated`, `moves`, `played` (the episodes finished or left so far, each a
+    `RecordedEpisode`); widgets: `image`, `status`, `buttons` (Action -> Button), `keyboard`,
+    `dist_picker`, `seed_box`, `reset_button`, `next_button`, `save_box` (a file name), `save_button`.
 
-    def __init__(self, dist: LevelDistribution | Mixture = TRAIN, seed: int = 0, cell: int = BOARD_CELL):
+    Each restart or change of level ends the current episode; one with at least one move joins
+    `played`. `recording()` is everything played, the current episode included; `save()` writes it.
+    """
+
+    def __init__(
+        self,
+        dist: LevelDistribution | Mixture = TRAIN,
+        seed: int = 0,
+        cell: int = BOARD_CELL,
+        save_to: str = "my_play.json",
+    ):
         self.cell = int(cell)
+        self.played: list[RecordedEpisode] = []
         self.dist_picker, self.seed_box = level_pickers(dist, seed)
         self.reset_button = W.Button(
             description="restart",
@@ -94,6 +113,12 @@ class Play(DisplaysAsWidget):
             layout=W.Layout(width="160px"),
         )
         self.keyboard.add_class("mesalib-keyboard")
+        self.save_box = W.Text(value=str(save_to), description="file", layout=W.Layout(width="210px"))
+        self.save_box.style.description_width = "30px"
+        self.save_button = W.Button(
+            description="save", icon="save", tooltip="save every level played so far to the file"
+        )
+        self.save_button.layout.width = "80px"
         self.image = board_image()
         self.status = status_panel()
 
@@ -103,6 +128,7 @@ class Play(DisplaysAsWidget):
         self.dist_picker.observe(lambda _: self._new_game(), names="value")
         self.seed_box.observe(lambda _: self._new_game(), names="value")
         self.keyboard.observe(self._typed, names="value")
+        self.save_button.on_click(lambda _: self.save())
         self.widget = self._layout()
         self.widget.add_class("mesalib-play")
         self._new_game()
@@ -129,7 +155,13 @@ class Play(DisplaysAsWidget):
             layout=W.Layout(align_items="center"),
         )
         side = W.VBox(
-            [pad, W.HTML("<small>keyboard: type into the box</small>"), self.keyboard, self.status],
+            [
+                pad,
+                W.HTML("<small>keyboard: type into the box</small>"),
+                self.keyboard,
+                self.status,
+                W.HBox([self.save_box, self.save_button]),
+            ],
             layout=W.Layout(margin="0 0 0 12px", width="300px"),
         )
         return W.VBox(
@@ -196,16 +228,36 @@ class Play(DisplaysAsWidget):
             self._quiet = False
         self._new_game()
 
+    def current_episode(self) -> RecordedEpisode:
+        """The episode being played: this level, the moves so far."""
+        return RecordedEpisode(self.game.dist, self.level, [int(m) for m in self.moves], self.game_seed)
+
+    def recording(self, player: str = "you") -> RecordedPlay:
+        """Every episode played so far with at least one move, the current one included."""
+        current = [self.current_episode()] if self.moves else []
+        return RecordedPlay([*self.played, *current], player=player)
+
+    def save(self, path: str | Path | None = None, player: str = "you") -> Path:
+        """Write `recording()` to `path` (default: the file named in `save_box`); return the path."""
+        play = self.recording(player)
+        path = save_play(play, self.save_box.value if path is None else path)
+        self.message = f"saved {len(play)} episodes, {play.decisions} moves, to {path}"
+        self._redraw(board=False)
+        return path
+
     def _new_game(self) -> None:
         if self._quiet:
             return
+        if getattr(self, "moves", None):
+            self.played.append(self.current_episode())
+        self.game_seed = self.seed
         self.level = level_for(self.dist, self.seed)
         self.game = Game(self.level, self.dist)
         self.moves: list[Action] = []
         self.episode_return = 0.0
         self.last_reward = 0.0
         self.terminated = self.truncated = False
-        self.message = "Your move: collect keys, then open chests."
+        self.message = "Your move: open as many chests as you can (each chest takes one key)."
         self._redraw()
 
     def _typed(self, change) -> None:
@@ -254,6 +306,7 @@ class Play(DisplaysAsWidget):
             button.disabled = self.done
 
 
-def play(dist: LevelDistribution | Mixture = TRAIN, seed: int = 0) -> Play:
-    """Play level `seed` of `dist` by hand (see `Play`)."""
-    return Play(dist, seed)
+def play(dist: LevelDistribution | Mixture = TRAIN, seed: int = 0, save_to: str = "my_play.json") -> Play:
+    """Play level `seed` of `dist` by hand (see `Play`); the save button writes what you played to
+    `save_to`."""
+    return Play(dist, seed, save_to=save_to)

@@ -10,8 +10,9 @@ answers. In a notebook you call it on your function:
 It prints one line when every case passes; otherwise the first failing case (input, expected,
 actual) and a hint. In JupyterLab a check never stops Run All: the lesson goes on with the library's
 version (`yours_or_reference`). While a notebook is being *validated* (`MESALIB_VALIDATE=1`, set by
-`mesalib check` and by the pytest plugin when nbval runs) the same check raises `CheckFailed` with the
-same details, so validation fails on unfinished or wrong work. Cases and answers are plain data
+the pytest plugin when nbval runs) the same check raises `CheckFailed` with the same details, so
+validation fails on unfinished or wrong work; `mesalib check` instead lets every cell run and collects
+each check's outcome (`MESALIB_CHECK_RESULTS`). Cases and answers are plain data
 (numbers, strings, lists, NumPy arrays), which is what lets the grader run learners' code in a
 separate process and compare in its own.
 """
@@ -34,6 +35,7 @@ __all__ = [
     "Case",
     "CheckFailed",
     "Exercise",
+    "JudgedExercise",
     "Outcome",
     "all_exercises",
     "same_array",
@@ -48,7 +50,7 @@ RESULTS = "MESALIB_CHECK_RESULTS"
 
 
 def validating() -> bool:
-    """Whether this kernel runs under validation (nbval, `mesalib check`), where failing checks raise."""
+    """Whether this kernel runs under validation (nbval, through the pytest plugin): failing checks raise."""
     return os.environ.get(VALIDATE) == "1"
 
 
@@ -136,6 +138,9 @@ class Exercise:
     is the library's implementation, called with each case's arguments. `compare(expected, actual)`
     returns None when the answer is right, else a short description of what is wrong. `show(case)`
     turns a case into text for the failure report.
+
+    Help comes in two tiers, so that a learner gets to think first: a failure report shows the
+    `nudge` (a direction, not the answer); `recipe()` prints the `hint`, the method step by step.
     """
 
     lesson: str
@@ -148,6 +153,7 @@ class Exercise:
     compare: Callable[[Any, Any], str | None] = same_array
     show: Callable[[Case], str] = field(default=lambda case: _show_args(case.args))
     n_random: int = 20
+    nudge: str = ""
 
     @property
     def id(self) -> str:
@@ -214,8 +220,19 @@ class Exercise:
             f"Case{label}:\n{_indent(self.show(case))}\n"
             f"Expected:\n{_indent(_show_value(self.expected(case)))}\n"
             f"Got:\n{_indent(_show_value(actual))}\n"
-            f"{_wrap('Problem: ' + problem)}\n{_wrap('Hint: ' + self.hint)}"
+            f"{_wrap('Problem: ' + problem)}\n{self.help_lines()}"
         )
+
+    def help_lines(self) -> str:
+        """The first tier of help for a failure report: the nudge, and how to ask for the recipe."""
+        if not self.nudge:
+            return _wrap("Hint: " + self.hint)
+        ask = f"Stuck? checks.{self.id}.recipe() prints the method step by step."
+        return f"{_wrap('Hint: ' + self.nudge)}\n{_wrap(ask)}"
+
+    def recipe(self) -> None:
+        """Print the second tier of help: the method step by step (the exercise's `hint`)."""
+        print(_wrap(f"{self.name}, step by step: {self.hint}"))
 
     def __call__(self, fn: Callable, seed: int = 0) -> Outcome:
         """Check `fn` in a notebook and print the verdict. It never stops a learner's Run All; under
@@ -235,6 +252,22 @@ class Exercise:
         goes_on = f"(The lesson goes on with the library's {self.name} until yours passes.)"
         print(f"{mark} {self.name}: {verdict}\n{_wrap(goes_on)}")
         return outcome
+
+
+@dataclass(frozen=True)
+class JudgedExercise(Exercise):
+    """An exercise with many right answers (build a level, choose a set): `compare(expected, actual)`
+    judges the answer on its own merits and ignores `expected`, which is only the library's example.
+    Its failure report shows the learner's answer and what is wrong with it, never the example."""
+
+    show_answer: Callable[[Any], str] = field(default=lambda answer: _show_value(answer))
+
+    def report(self, case: Case, actual: Any, problem: str) -> str:
+        label = f" ({case.label})" if case.label else ""
+        return (
+            f"Case{label}.\nYour answer:\n{_indent(self.show_answer(actual))}\n"
+            f"{_wrap('Problem: ' + problem)}\n{self.help_lines()}"
+        )
 
 
 def _record(outcome: Outcome) -> None:

@@ -40,5 +40,6 @@ discounted_return = Exercise(
     fixed_cases=_fixed,
     random_cases=_random,
     compare=close_number,
+    nudge="A reward counts for less the later it comes. By how much, at step t?",
     hint="The reward at step t (counting from 0) is worth gamma**t of a reward now; add them all up.",
 )

@@ -3,6 +3,10 @@ rule, and the egocentric observation, each against the library's functions in `r
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from mesalib.drawing import render
@@ -176,8 +180,40 @@ def _show_step(case: Case) -> str:
 
 _STEP_PARTS = ("keys", "chests", "agent", "keys_held", "reward")
 
+CHANGED_INPUTS = "changed its inputs"
+"""The key of the plain answer `PureExercise.call` returns for a function that changed its arguments."""
+
+
+def _unchanged(before, after) -> bool:
+    """Whether an argument is as it was: equal values, and for arrays the same shape and dtype too."""
+    if isinstance(before, np.ndarray):
+        return isinstance(after, np.ndarray) and before.dtype == after.dtype and np.array_equal(before, after)
+    return type(before) is type(after) and before == after
+
+
+class PureExercise(Exercise):
+    """An exercise whose function must leave its arguments alone: `rules.step_arrays` returns new
+    arrays, and a step that edits the caller's board in place breaks every caller that keeps the old
+    one (a replay, a planner trying moves). `call` hands the function copies and compares them after;
+    if any changed, the answer is `{CHANGED_INPUTS: [names], "answer": ...}`, plain data that the
+    comparison rejects (and that the grading sandbox can pass back)."""
+
+    def call(self, fn: Callable, args: dict) -> Any:
+        given = copy.deepcopy(args)
+        answer = fn(**given)
+        changed = [name for name in args if not _unchanged(args[name], given[name])]
+        if changed:  # the literal, not CHANGED_INPUTS: the sandbox gets this method without constants
+            return {"changed its inputs": changed, "answer": answer}
+        return answer
+
 
 def _compare_step(expected, actual) -> str | None:
+    if isinstance(actual, dict) and CHANGED_INPUTS in actual:
+        names = ", ".join(actual[CHANGED_INPUTS])
+        return (
+            f"your function changed its inputs in place ({names}): the caller's board must stay as it "
+            "was, so copy the arrays first (keys = keys.copy()) and change and return the copies"
+        )
     if not isinstance(actual, (tuple, list)) or len(actual) != 5:
         return "return a tuple of five things: (keys, chests, agent, keys_held, reward); got " + (
             f"{len(actual)} things" if isinstance(actual, (tuple, list)) else type(actual).__name__
@@ -200,7 +236,7 @@ def _compare_step(expected, actual) -> str | None:
     return None
 
 
-step = Exercise(
+step = PureExercise(
     lesson="01",
     name="step",
     points=3,
@@ -209,8 +245,13 @@ step = Exercise(
     random_cases=_step_random,
     compare=_compare_step,
     show=_show_step,
+    nudge=(
+        "Take the rules one at a time, in the order they happen on the cell the agent reaches, and leave "
+        "the arrays you were given exactly as they were."
+    ),
     hint="Move unless the target cell is a wall; then, on the cell where the agent ends up: a key is "
-    "picked up; a chest opens only if a key is held (reward 1, one key used up). Chests never block.",
+    "picked up; a chest opens only if a key is held (reward 1, one key used up). Chests never block. "
+    "Return new arrays: never change the ones you were given.",
 )
 
 
@@ -279,6 +320,10 @@ can_open_more = Exercise(
     fixed_cases=_can_open_fixed,
     random_cases=_can_open_random,
     show=_show_batch,
+    nudge=(
+        "Two things must both be true for one more chest to open, and each board of the batch answers for "
+        "itself."
+    ),
     hint="A chest can still be opened when at least one chest is left AND a key is available: held, "
     "or lying on the board. Reduce each board over its last two axes (axis=(1, 2)), not the whole batch.",
 )
@@ -332,6 +377,10 @@ observe = Exercise(
     fixed_cases=_observe_fixed,
     random_cases=_observe_random,
     show=_show_observe,
+    nudge=(
+        "Think of the window as a crop of a bigger picture: what must surround the grid so that a crop "
+        "centred on the agent never falls off its edge, and what should that surround look like?"
+    ),
     hint="Stack the planes (walls, keys, chests, agent) into shape (4, size, size), pad every side by "
     "view // 2 (walls with 1, the other planes with 0), then cut the view x view window whose "
     "middle is the agent: after padding by p = view // 2, the agent's cell (r, c) moves to "

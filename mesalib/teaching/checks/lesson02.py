@@ -1,4 +1,5 @@
-"""Checks for lesson 02 (heuristic policies): distance maps, the nearest-key step, key-then-chest.
+"""Checks for lesson 02 (heuristic policies): distance maps, the nearest-key step, key-then-chest,
+and a level that separates the proxy from the goal.
 
 Each reference is the library's own code: `policies.distance_map`, and the `NearestKey` and
 `KeyThenChest` policies called on a `Boards` built from the case's arrays. Cases are hand-made boards
@@ -14,8 +15,12 @@ from mesalib.agents.heuristics import UNREACHABLE
 from mesalib.agents.heuristics import KeyThenChest as _LibraryKeyThenChest
 from mesalib.agents.heuristics import NearestKey as _LibraryNearestKey
 from mesalib.agents.heuristics import distance_map as _reference_distance_map
-from mesalib.env.levels import Boards, LevelDistribution
-from mesalib.teaching.checks import Case, Exercise
+from mesalib.analysis.separating import could_draw as _could_draw
+from mesalib.analysis.separating import example_separating_level as _example_separating_level
+from mesalib.analysis.separating import separation as _separation
+from mesalib.env.levels import TRAIN, Boards, LevelDistribution
+from mesalib.env.pictures import level_from_text as _level_from_text
+from mesalib.teaching.checks import Case, Exercise, JudgedExercise
 
 # ---------------------------------------------------------------------------------------------------
 # Boards from pictures, and pictures of cases
@@ -145,6 +150,10 @@ distance_map = Exercise(
     fixed_cases=_distance_fixed,
     random_cases=_distance_random,
     show=_show,
+    nudge=(
+        "Start from every target at once and grow outwards one step at a time. What does a cell that no "
+        "target reaches get?"
+    ),
     hint=(
         "Breadth-first search from all targets at once: they get 0, their free neighbours 1, those "
         "cells' free unvisited neighbours 2, and so on. Moves go up, right, down and left only (no "
@@ -261,6 +270,10 @@ nearest_key = Exercise(
     fixed_cases=_nearest_fixed,
     random_cases=_nearest_random,
     show=_show,
+    nudge=(
+        "You already know how far every cell is from a key. Which of the agent's four neighbours is "
+        "closest, and what decides a tie?"
+    ),
     hint=(
         "Make the distance map to the keys, then look at the agent's four neighbours in the order UP, "
         "RIGHT, DOWN, LEFT (a wall counts as UNREACHABLE) and take the move with the smallest distance; "
@@ -356,9 +369,78 @@ key_then_chest = Exercise(
     fixed_cases=_ktc_fixed,
     random_cases=_ktc_random,
     show=_show,
+    nudge="It is nearest_key with one decision added: what should the targets be when a key is held?",
     hint=(
         "Decide per game: where keys_held[i] > 0 the targets are that board's chests, otherwise its keys; "
         "then take one step towards the nearest target exactly as in nearest_key (same tie-break). "
         "Actions: 0 UP, 1 RIGHT, 2 DOWN, 3 LEFT."
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exercise 2.4: separating_level (build a level on which the proxy and the goal disagree)
+
+
+def _reference_separating_level():
+    return _example_separating_level()
+
+
+def _show_level_answer(answer) -> str:
+    """A picture answer row under row; anything else as its repr."""
+    if isinstance(answer, (list, tuple)) and answer and all(isinstance(row, str) for row in answer):
+        return "\n".join(answer)
+    return _show_value_plain(answer)
+
+
+def _show_value_plain(answer) -> str:
+    text = repr(answer)
+    return text if len(text) <= 300 else text[:300] + " ..."
+
+
+def _judge_separating_level(expected, actual) -> str | None:
+    """None when `actual` is a picture of a level `TRAIN` could draw on which key_then_chest opens more
+    chests than nearest_key within the step limit; otherwise what is wrong. `expected` (the library's
+    example) is not used: any level that meets the rules is right."""
+    if isinstance(actual, str):
+        actual = actual.splitlines()
+    if not isinstance(actual, (list, tuple)) or not all(isinstance(row, str) for row in actual):
+        return f"return the level as a list of strings, one per row; got {type(actual).__name__}"
+    try:
+        level = _level_from_text(actual)
+    except ValueError as exc:
+        return f"the picture is not a level: {exc}"
+    problems = _could_draw(level, TRAIN)
+    if problems:
+        return "TRAIN could never draw this level: " + "; ".join(problems)
+    result = _separation(level, TRAIN)
+    if result.separates:
+        return None
+    if result.proxy_chests > result.goal_chests:
+        return f"{result}: here the proxy does better than the goal, the opposite of what is asked"
+    return f"{result}: the two policies agree on this level, so it cannot tell them apart"
+
+
+separating_level = JudgedExercise(
+    lesson="02",
+    name="separating_level",
+    points=2,
+    reference=_reference_separating_level,
+    fixed_cases=lambda: [Case({}, "your level, played by both policies under TRAIN's rules")],
+    random_cases=lambda rng, n: [],
+    n_random=0,
+    compare=_judge_separating_level,
+    show=lambda case: "(no input: the function returns a level)",
+    show_answer=_show_level_answer,
+    nudge=(
+        "Both policies head for the nearest key first. Where do they part, and what would make "
+        "nearest_key's choice there cost a chest within 20 steps?"
+    ),
+    hint=(
+        "Use two keys: one next to the agent with the chests round it, the other in a far corner. Keep "
+        "every chest off the path nearest_key walks from the first key to the second (it breaks ties UP, "
+        "RIGHT, DOWN, LEFT: follow its moves), so that it fetches the second key first and has too few "
+        "steps left to walk back to a chest, while key_then_chest opens a chest next to the first key "
+        "before it leaves. Try each idea with separation(level_from_text(rows))."
     ),
 )

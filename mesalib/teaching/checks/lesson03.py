@@ -70,6 +70,10 @@ score_events = Exercise(
     reference=_reference_score_events,
     fixed_cases=_score_fixed,
     random_cases=_score_random,
+    nudge=(
+        "A plan's score is a weighted sum of what it achieves. Which count goes with which weight, and "
+        "what does a weight's sign already say?"
+    ),
     hint="Row i of counts is (chests, keys, steps) of plan i; weights are (per chest, per key, per step) in "
     "that order. Add weight times count for each column, keeping the weights' signs as given "
     "(a negative step weight already means 'steps cost'). Return one score per row.",
@@ -298,6 +302,10 @@ best_visit_order = Exercise(
     fixed_cases=_order_fixed,
     random_cases=_order_random,
     compare=_compare_score_and_order,
+    nudge=(
+        "With so few places you can afford to try every order of every subset. What makes a plan "
+        "impossible, and how do you choose between two plans with the same score?"
+    ),
     hint=(
         "Try every order of every subset: for length in 1..n, "
         "for order in itertools.permutations(range(1, n + 1), length). "
@@ -395,6 +403,10 @@ nearest_key_order = Exercise(
     fixed_cases=_greedy_fixed,
     random_cases=_greedy_random,
     compare=_compare_order,
+    nudge=(
+        "Simulate the greedy walk: at each stop, which places are targets now, which one is nearest, and "
+        "when must the walk end?"
+    ),
     hint="Keep the place you stand on, the steps left and the keys held. While any key is unvisited the "
     "targets are the unvisited keys; otherwise the unvisited chests, but only while a key is held. Go to "
     "the target with the fewest steps from where you stand now (ties: the lower number); stop when there "

@@ -171,6 +171,10 @@ compute_gae = Exercise(
     random_cases=_gae_random,
     compare=_compare_gae,
     show=_show_gae,
+    nudge=(
+        "An advantage depends on what comes after it, so compute from the last step backwards. What must "
+        "not flow across the end of an episode?"
+    ),
     hint=(
         "Walk backwards from the last step t = T-1 to 0, carrying the next step's value (it starts as "
         "last_value) and the next step's advantage (it starts at 0). Both are multiplied by "
@@ -354,6 +358,10 @@ clipped_policy_loss = TensorExercise(
     random_cases=_loss_random,
     compare=_compare_loss,
     show=_show_loss,
+    nudge=(
+        "Start from the ratio of the new and the old probability of each action. PPO keeps the more "
+        "pessimistic of the clipped and the unclipped objective, and an optimiser minimises."
+    ),
     hint=(
         "ratio = exp(new_logp - old_logp); take, sample by sample, the smaller of ratio * adv and "
         "clamp(ratio, 1 - clip, 1 + clip) * adv (torch.min, torch.clamp), average with .mean(), and "

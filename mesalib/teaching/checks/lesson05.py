@@ -187,6 +187,10 @@ robustness_coordinates = Exercise(
     fixed_cases=_coord_fixed,
     random_cases=_coord_random,
     compare=_compare_pair,
+    nudge=(
+        "x measures skill relative to the reference policy, y the intended goal relative to the best "
+        "possible. What should a division by zero give?"
+    ),
     hint="x with capability='pace': (keys_collected + chests_opened) / steps for the summary, divided by the "
     "same for the reference; with 'keys': keys_collected / the reference's keys_collected. y: "
     "summary['fraction_of_best'] when best is None (NaN if it is missing), else chests_opened / "
@@ -277,6 +281,10 @@ behavioural_reward = Exercise(
     fixed_cases=_behaviour_fixed,
     random_cases=_behaviour_random,
     compare=_compare_scores,
+    nudge=(
+        "Score each episode as a weighted sum of the events it recorded. What does a weight that is not "
+        "given count as?"
+    ),
     hint="For each episode i: weights['chest'] * records['chests_opened'][i] + weights['key'] * "
     "records['keys_collected'][i] + weights['step'] * records['steps'][i] + weights['ghost'] * "
     "records['ghost_chests_opened'][i], with a missing weight counting as 0 (weights.get(name, 0.0)). "

@@ -76,6 +76,10 @@ log_likelihood = Exercise(
     fixed_cases=_ll_fixed,
     random_cases=_ll_random,
     compare=close_number,
+    nudge=(
+        "A softmax over beta times the Q values gives each move's probability. Add up the log- "
+        "probabilities of the moves actually taken, without letting the exponentials overflow."
+    ),
     hint=(
         "For each state i: z = beta * q_values[i] (all actions), then log P(actions[i]) = "
         "z[actions[i]] - log(sum(exp(z))). Compute log(sum(exp(z))) as m + log(sum(exp(z - m))) with "
@@ -209,6 +213,10 @@ fit = Exercise(
     random_cases=_fit_random,
     compare=_compare_fit,
     show=_show_fit,
+    nudge=(
+        "Try every candidate with every beta and keep the pair that explains the moves best. Which number "
+        "says how well a pair explains them?"
+    ),
     hint=(
         "Compute log_likelihood(q_values[c], actions, beta) for every candidate c and every beta in the "
         "grid, and return the (c, beta) pair with the HIGHEST value; beta is the grid's value, c an int. "
@@ -484,6 +492,10 @@ attribution_verdict = Exercise(
     random_cases=_verdict_random,
     compare=_compare_verdict,
     show=_show_verdict,
+    nudge=(
+        "Read held-out scores only. First ask whether anything predicts better than chance, then whether "
+        "the interval of the difference leaves no doubt which kind wins."
+    ),
     hint=(
         "Find the best goal (kind 'intentional') and the best device (kind 'device') by "
         "held_out_per_decision, never by fit_per_decision; on ties keep the row listed first. If "

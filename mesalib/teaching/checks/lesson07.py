@@ -142,6 +142,10 @@ probe_accuracy = Exercise(
     fixed_cases=_probe_fixed,
     random_cases=_probe_random,
     compare=close_number,
+    nudge=(
+        "A ridge regression from activations to one-hot labels, fitted on the training rows only; then "
+        "the highest-scoring class for each test row."
+    ),
     hint="Fit on the training rows only: Xb = train_x with a column of ones appended, Y = one-hot "
     "train_y with n_classes columns, W = solve(Xb.T @ Xb + ridge * I, Xb.T @ Y) with I of size "
     "D + 1 (the bias is penalised too). Then append the ones column to test_x, take the argmax over "
@@ -208,6 +212,10 @@ steer = Exercise(
     reference=_reference_steer,
     fixed_cases=_steer_fixed,
     random_cases=_steer_random,
+    nudge=(
+        "A steering vector is the difference between the two groups' typical activations. Add a multiple "
+        "of it to the features."
+    ),
     hint="The vector is group_a.mean(axis=0) - group_b.mean(axis=0) (a first, means over rows, not sums, "
     "and not rescaled to length 1); return features + scale * vector, same shape as features.",
 )

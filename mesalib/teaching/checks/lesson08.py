@@ -164,6 +164,10 @@ crossing_alpha = Exercise(
     fixed_cases=_crossing_fixed,
     random_cases=_crossing_random,
     compare=_compare_alpha,
+    nudge=(
+        "Average over the seeds first. Then look for the smallest alpha from which every larger alpha "
+        "also meets the threshold."
+    ),
     hint="Average each row of `ratios` over the seeds (axis 1), then walk from the LARGEST alpha down: "
     "while the mean is >= threshold, that alpha is the crossing so far; stop at the first mean below "
     "it. Return alphas[k] (the alpha, not its index) as a float, or float('nan') if the mean at the "
@@ -266,6 +270,10 @@ bootstrap_crossing = Exercise(
     fixed_cases=_bootstrap_fixed,
     random_cases=_bootstrap_random,
     compare=same_array,
+    nudge=(
+        "Resample seeds, not single numbers: each resample draws seed columns with replacement and keeps "
+        "each column whole across the alphas."
+    ),
     hint="Make ONE generator, rng = np.random.default_rng(seed), before the loop, and draw "
     "picks = rng.integers(0, S, size=(resamples, S)) where S = ratios.shape[1] (the seeds, axis 1). "
     "Resample b is ratios[:, picks[b]]: the same seed columns for every alpha, drawn with replacement. "

@@ -118,6 +118,18 @@ def _read_only_binds() -> list[str]:
     return out
 
 
+def _hide_installed_package() -> list[str]:
+    """An empty read-only folder over the installed mesalib where a bound site-packages holds it (a
+    wheel install): its sources are the answers. The sandbox imports the package view instead."""
+    from mesalib.teaching.course_files import package_folder
+
+    installed = os.path.realpath(package_folder())
+    _, sites = python_paths()
+    if not any(installed.startswith(os.path.realpath(site) + os.sep) for site in sites):
+        return []  # an editable install: the clone is never bound
+    return ["--tmpfs", installed, "--remount-ro", installed]
+
+
 DROP_PRIVILEGES = (
     f"import os; os.setgroups([]); os.setresgid({UNPRIVILEGED}, {UNPRIVILEGED}, {UNPRIVILEGED}); "
     f"os.setresuid({UNPRIVILEGED}, {UNPRIVILEGED}, {UNPRIVILEGED}); del os\n"
@@ -174,6 +186,7 @@ def command(
         "--tmpfs",
         WORK,
         *_read_only_binds(),
+        *_hide_installed_package(),
         *_parents(PACKAGE, set()),
         "--ro-bind",
         str(package_view),

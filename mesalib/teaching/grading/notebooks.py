@@ -31,7 +31,6 @@ __all__ = [
     "safe_name",
 ]
 
-REPO = Path(__file__).resolve().parents[3]
 DEFAULT_MAX_BYTES = 20 * 2**20
 _EXERCISE_ID = re.compile(r"^lesson(\d\d)\.[A-Za-z_][A-Za-z0-9_]*$")
 

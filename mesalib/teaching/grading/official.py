@@ -1,9 +1,10 @@
 """The official lesson, as the grader knows it: which exercises exist, in which order, with which
 points and metadata, what each check cell holds, and which imports the lesson's code runs with.
 
-It is read from the grader's own `lessons/NN_*.ipynb` and `mesalib.teaching.checks.lessonNN`, never
-from a submission. The *preamble* is every top-level `import` of the lesson's ordinary code cells,
-except imports of `mesalib.teaching.checks`.
+It is read from the grader's own `lessons/NN_*.ipynb` (the copy the package ships, see
+`mesalib.teaching.course_files`) and `mesalib.teaching.checks.lessonNN`, never from a submission.
+The *preamble* is every top-level `import` of the lesson's ordinary code cells, except imports of
+`mesalib.teaching.checks`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mesalib.teaching.checks import Exercise
+from mesalib.teaching.course_files import lessons_folder
 from mesalib.teaching.grading import codecheck
-from mesalib.teaching.grading.notebooks import REPO, cell_source, normalise_source
+from mesalib.teaching.grading.notebooks import cell_source, normalise_source
 
 __all__ = ["OfficialLesson", "find_official_notebook", "load_official"]
 
@@ -63,7 +65,7 @@ class OfficialLesson:
 
 
 def find_official_notebook(lesson: str, lessons_dir: Path | None = None) -> Path | None:
-    folder = Path(lessons_dir) if lessons_dir else REPO / "lessons"
+    folder = Path(lessons_dir) if lessons_dir else lessons_folder()
     found = sorted(folder.glob(f"{lesson}_*.ipynb"))
     return found[0] if found else None
 

@@ -31,9 +31,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mesalib.teaching.checks import Exercise
+from mesalib.teaching.course_files import package_folder
 from mesalib.teaching.grading import bwrap, notebooks, report
 from mesalib.teaching.grading.grader import ExerciseGrader, submission_problem_results
-from mesalib.teaching.grading.notebooks import REPO, Problem, Submission
+from mesalib.teaching.grading.notebooks import Problem, Submission
 from mesalib.teaching.grading.official import OfficialLesson, load_official
 from mesalib.teaching.grading.package_view import build_view
 from mesalib.teaching.grading.sandbox import Limits, Sandbox
@@ -207,7 +208,7 @@ def grade(
         subs, official, seed, limits, max_bytes, records_dir, stems, resume, isolation
     )
     reused = len(records)
-    hints = {ex.id: ex.hint for ex in official.exercises}
+    hints = {ex.id: ex.nudge or ex.hint for ex in official.exercises}  # the first tier, as in the notebook
 
     def save(record: dict, path: Path) -> None:
         record["isolation"] = isolation
@@ -318,7 +319,7 @@ def _grade_in_parallel(
     try:
         sandbox = None
         if grader is not None:
-            view = build_view(REPO / "mesalib", scratch / "view", grader.guarded, bwrap.PACKAGE)
+            view = build_view(package_folder(), scratch / "view", grader.guarded, bwrap.PACKAGE)
             (scratch / "jobs").mkdir()
             sandbox = Sandbox(view, scratch / "jobs", trusted=unsandboxed)
 

@@ -244,7 +244,7 @@ def _failure_report(exercise: Exercise, case: Case, actual, problem: str) -> str
     try:
         report = exercise.report(case, shown, str(problem))
     except Exception:
-        report = f"Case {case.label}: {problem}\nHint: {exercise.hint}"
+        report = f"Case {case.label}: {problem}\n{exercise.help_lines()}"
     if len(report) > 4000:
         report = report[:4000] + "\n... (cut short)"
     return report

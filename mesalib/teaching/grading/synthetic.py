@@ -2,7 +2,7 @@
 
 `learner_notebook("02", {"distance_map": source})` is the official `lessons/02_*.ipynb` with the
 exercise cell of `distance_map` replaced by `source`; exercises not named keep the solution from
-`solutions/` (or the stub, with `solved=False`). The result is a plain dict (nbformat 4 JSON) that
+`solutions/` (a clone's; or the stub, with `solved=False`). The result is a plain dict (nbformat 4 JSON) that
 tests then damage in whatever way they need.
 """
 
@@ -12,7 +12,7 @@ import copy
 import json
 from pathlib import Path
 
-from mesalib.teaching.grading.notebooks import REPO
+from mesalib.teaching.course_files import lessons_folder, solutions_folder
 
 __all__ = ["learner_notebook", "solution_sources", "write_notebook"]
 
@@ -30,7 +30,7 @@ def _source(cell: dict) -> str:
 
 def solution_sources(lesson: str, solutions_dir: Path | None = None) -> dict[str, str]:
     """Exercise name -> the source of its cell in the solutions notebook."""
-    nb = _notebook(Path(solutions_dir) if solutions_dir else REPO / "solutions", lesson)
+    nb = _notebook(Path(solutions_dir) if solutions_dir else solutions_folder(), lesson)
     out = {}
     for cell in nb["cells"]:
         ex_id = cell.get("metadata", {}).get("mesalib", {}).get("exercise")
@@ -47,7 +47,7 @@ def learner_notebook(
     lessons_dir: Path | None = None,
     solutions_dir: Path | None = None,
 ) -> dict:
-    nb = copy.deepcopy(_notebook(Path(lessons_dir) if lessons_dir else REPO / "lessons", lesson))
+    nb = copy.deepcopy(_notebook(Path(lessons_dir) if lessons_dir else lessons_folder(), lesson))
     solutions = solution_sources(lesson, solutions_dir) if solved else {}
     answers = answers or {}
     for cell in nb["cells"]:
