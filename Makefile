@@ -27,11 +27,11 @@ NBGRADER_APART := $(VENV)/nbgrader
 CHP_VERSION := 5.3.0
 
 $(BIN)/mesalib: pyproject.toml $(CONSTRAINTS)
-	@echo "==> 1/4 Creating the virtual environment $(VENV)/"
+	@echo "==> 1/5 Creating the virtual environment $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
-	@echo "==> 2/4 Updating pip"
+	@echo "==> 2/5 Updating pip"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "==> 3/4 PyTorch 2.13.0 (the CPU build: about 200 MB) $(TORCH_FROM)"
+	@echo "==> 3/5 PyTorch 2.13.0 (the CPU build: about 200 MB) $(TORCH_FROM)"
 	$(BIN)/python -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	@echo "==> 4/5 mesalib and the course's packages (JupyterLab, pytest, ...; about 190 packages)"
 	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -c $(CONSTRAINTS) -e ".[dev,bench]"

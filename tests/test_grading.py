@@ -496,7 +496,8 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
         echo=None,
     )
     by = {r["learner"]: r for r in run.records}
-    assert by["full"]["total"] == 7.0 and by["full"]["status"] == "ok"
+    full_marks = sum(ex.points for ex in checks.all_exercises().values() if ex.lesson == "02")
+    assert by["full"]["total"] == float(full_marks) and by["full"]["status"] == "ok"
 
     # The same mutant run here, as the notebook runs it: key_then_chest calls the learner's nearest_key.
     namespace: dict = {}
@@ -534,6 +535,7 @@ def test_lesson02_partial_credit_follows_the_learners_own_earlier_functions(tmp_
         "distance_map": ("ok", 3.0),
         "nearest_key": ("reads_reference", 0.0),
         "key_then_chest": ("reads_reference", 0.0),  # it calls the learner's nearest_key
+        "separating_level": ("ok", 2.0),  # the solution's own level, untouched
     }
     handed_over = next(e for e in by["handed"]["exercises"] if e["name"] == "nearest_key")
     assert (handed_over["status"], handed_over["points"]) == ("provenance", 0.0)
