@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import mesalib
 from mesalib.env.adapters import ChestsAndKeysEnv, ChestsAndKeysVectorEnv
 from mesalib.env.levels import TEST, TRAIN
+from mesalib.env.rules import INFO_KEYS
 from mesalib.env.vecenv import VecChestsAndKeys
 
 IDS = ["mesalib/ChestsAndKeys-Train-v0", "mesalib/ChestsAndKeys-Test-v0"]
@@ -99,6 +100,12 @@ def test_make_vec_returns_the_batched_env_with_same_step_autoreset():
                 assert np.array_equal(info["final_obs"][i], core_info["final_obs"][k])
                 assert info["final_info"]["steps"][i] == core_info["steps"][i] >= 1
                 assert info["steps"][i] == 0  # the new episode has not moved yet
+            masks = [info["final_info"]["_" + name] for name in INFO_KEYS]
+            assert all(np.array_equal(m, done) for m in masks)
+        masks = [info["_" + name] for name in INFO_KEYS]
+        assert all(m.all() for m in masks)
+        with pytest.raises(ValueError, match="read-only"):  # one shared mask: writing into it is refused
+            masks[0][0] = False
     assert seen_final
 
 

@@ -150,12 +150,16 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
     def _infos(self, counters: dict, mask: np.ndarray | None = None, fresh: bool = False) -> dict:
         """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask. The
         arrays are copied unless `fresh` says they are already the caller's own (the core's step
-        returns copies)."""
-        mask = np.ones(self.num_envs, bool) if mask is None else mask
+        returns copies). The keys share one read-only mask: one array instead of one copy per key,
+        and a caller who writes into it gets an error rather than changing the other keys' masks."""
+        if mask is None:
+            mask = np.ones(self.num_envs, bool)
+        shared = mask.view()
+        shared.flags.writeable = False
         infos = {}
         for name in INFO_KEYS:
             infos[name] = counters[name] if fresh else counters[name].copy()
-            infos["_" + name] = mask.copy()
+            infos["_" + name] = shared
         return infos
 
 
