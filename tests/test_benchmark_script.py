@@ -31,8 +31,9 @@ def test_env_throughput_prints_ratios_against_minigrid(tmp_path):
     assert "Minigrid DoorKey-8x8 (baseline)" in out.stdout and "x Minigrid" in out.stdout
     assert out.stdout.count("4096") >= 3 and "Targets:" in out.stdout
     assert "Ceiling for the default view" in out.stdout and "of that ceiling" in out.stdout
-    assert (tmp_path / "r.json").read_text().count("steps_per_s") == 9
-    assert "gymnasium.make_vec within 10% of the batched core" in out.stdout
+    assert (tmp_path / "r.json").read_text().count("steps_per_s") == 10
+    assert "gymnasium.make_vec within 10% of the batched core at 4096 (interleaved" in out.stdout
+    assert "with autoreset_mode=SAME_STEP (final_obs, final_info)" in out.stdout
 
 
 def test_cli_bench_entry_point():

@@ -60,6 +60,8 @@ def test_training_benchmark_times_mesalib_train_and_prints_every_target(tmp_path
         "4096",
         "--episodes",
         "10",
+        "--adapter-seconds",
+        "0.2",
         "--json",
         tmp_path / "t.json",
     )

@@ -77,10 +77,65 @@ def test_step_before_reset_and_bad_actions_are_clear_errors():
         env.step(7)
 
 
-def test_make_vec_returns_the_batched_env_with_same_step_autoreset():
+def test_make_vec_gives_the_batched_env_with_gymnasiums_default_next_step_autoreset():
     envs = gym.make_vec(IDS[0], num_envs=16)
     assert isinstance(envs, ChestsAndKeysVectorEnv)
     assert envs.observation_space.shape == (16, *TRAIN.observation_shape)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    obs, info = envs.reset(seed=0)
+    core = VecChestsAndKeys(TRAIN, 16, seed=0)  # the same games, stepped by the same-step core
+    ended = np.zeros(16, bool)
+    seen_end = False
+    for _ in range(60):
+        actions = envs.action_space.sample()
+        obs, reward, terminated, truncated, info = envs.step(actions)
+        assert envs.observation_space.contains(obs)
+        # Games that ended last step start a new level now: their action is ignored, no reward.
+        assert not (terminated | truncated)[ended].any() and np.all(reward[ended] == 0)
+        assert np.all(info["steps"][ended] == 0) and np.all(info["steps"][~ended] >= 1)
+        if not seen_end:  # until the first ending, the two autoresets cannot differ
+            core_obs, core_reward, core_term, core_trunc, core_info = core.step(actions, final_obs=True)
+            np.testing.assert_array_equal(reward, core_reward)
+            done = core_term | core_trunc
+            np.testing.assert_array_equal(obs[~done], core_obs[~done])
+            # the step that ends an episode returns its last observation and its totals
+            np.testing.assert_array_equal(obs[done], core_info["final_obs"])
+            assert all(np.array_equal(info[k], core_info[k]) for k in INFO_KEYS)
+        ended = terminated | truncated
+        seen_end |= ended.any()
+        assert "final_obs" not in info and "final_info" not in info
+        masks = [info["_" + name] for name in INFO_KEYS]
+        assert all(m.all() for m in masks)
+        with pytest.raises(ValueError, match="read-only"):  # one shared mask: writing into it is refused
+            masks[0][0] = False
+    assert seen_end
+
+
+def test_the_arrays_a_step_returns_never_change_afterwards():
+    for mode in ("NextStep", "SameStep"):
+        envs = gym.make_vec(IDS[0], num_envs=8, autoreset_mode=mode)
+        envs.reset(seed=1)
+        kept = [envs.step(envs.action_space.sample())[4] for _ in range(30)]
+        copies = [{k: np.copy(v) for k, v in info.items() if k in INFO_KEYS} for info in kept]
+        for _ in range(30):
+            envs.step(envs.action_space.sample())
+        for info, copy in zip(kept, copies):
+            assert all(np.array_equal(info[k], copy[k]) for k in INFO_KEYS)
+            with pytest.raises(ValueError, match="read-only"):  # shared, so writing into them is refused
+                info["steps"][0] = 99
+
+
+def test_autoreset_mode_is_checked_before_anything_is_built():
+    with pytest.raises(ValueError, match=r"autoreset_mode must be .*NEXT_STEP.*SAME_STEP.*got 'Disabled'"):
+        gym.make_vec(IDS[0], num_envs=4, autoreset_mode="Disabled")
+    with pytest.raises(ValueError, match="autoreset must be one of"):
+        VecChestsAndKeys(TRAIN, 4, autoreset="never")
+    with pytest.raises(ValueError, match="final_obs=True needs autoreset='same_step'"):
+        VecChestsAndKeys(TRAIN, 4, autoreset="next_step").step(np.zeros(4, int), final_obs=True)
+
+
+def test_make_vec_same_step_autoreset_on_request():
+    envs = gym.make_vec(IDS[0], num_envs=16, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs, info = envs.reset(seed=0)
     core = VecChestsAndKeys(TRAIN, 16, seed=0)  # the same games, stepped directly

@@ -65,6 +65,32 @@ def test_batched_core_matches_plain_rules(name):
     assert episodes > 300  # the comparison covered many whole episodes, resets included
 
 
+@pytest.mark.parametrize("name", ["train", "small-view-inventory-ghosts-maze", "costly-penalties-maze"])
+def test_next_step_autoreset_matches_plain_rules_with_one_still_step_between_episodes(name):
+    dist = VARIANTS[name]
+    num_envs, steps = 32, 200
+    env = VecChestsAndKeys(dist, num_envs, seed=3, autoreset="next_step")
+    states = [State.start(env.level(i)) for i in range(num_envs)]
+    actions = np.random.default_rng(5).integers(0, 4, size=(steps, num_envs))
+    ended = np.zeros(num_envs, bool)
+    episodes = 0
+    for t in range(steps):
+        obs, reward, terminated, truncated, info = env.step(actions[t])
+        for i in range(num_envs):
+            where = f"step {t}, game {i}"
+            if ended[i]:  # a new level, and the agent has not moved on it
+                states[i], r, term, trunc = State.start(env.level(i)), 0.0, False, False
+                episodes += 1
+            else:
+                states[i], r, term, trunc = step(states[i], int(actions[t, i]), dist)
+            assert reward[i] == np.float32(r), where
+            assert (terminated[i], truncated[i]) == (term, trunc), where
+            assert {k: int(info[k][i]) for k in INFO_KEYS} == states[i].info(), where
+            np.testing.assert_array_equal(obs[i], observe(states[i], dist), err_msg=where)
+        ended = terminated | truncated
+    assert episodes > 150
+
+
 def test_same_seed_same_trajectory_and_different_seed_differs():
     def run(seed):
         env = VecChestsAndKeys(TRAIN, 16, seed=seed)

@@ -3,8 +3,12 @@
 - `ChestsAndKeysEnv` plays one level with the plain-Python rules (`rules.Game`); at batch size 1
   plain Python is many times faster than NumPy.
 - `ChestsAndKeysVectorEnv` wraps the batched NumPy core (`vecenv.VecChestsAndKeys`) with
-  Gymnasium's same-step autoreset: the observation after an episode ends is the next episode's
-  first, and `info["final_obs"]` / `info["final_info"]` describe the episode that ended.
+  Gymnasium's default next-step autoreset: the step that ends an episode returns its last
+  observation and `info`, and the next step starts a new level in that game, ignoring its action.
+  `autoreset_mode=AutoresetMode.SAME_STEP` gives the core's own same-step autoreset instead: the
+  observation after an episode ends is the next episode's first, and `info["final_obs"]` /
+  `info["final_info"]` describe the episode that ended. Either way nothing is copied: the arrays a
+  step returns are the core's, which it never changes afterwards.
 
 Both are registered on `import mesalib` as `mesalib/ChestsAndKeys-Train-v0` and
 `mesalib/ChestsAndKeys-Test-v0`; keyword arguments to `gymnasium.make` / `gymnasium.make_vec`
@@ -94,45 +98,58 @@ class ChestsAndKeysEnv(gym.Env):
 
 
 class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
-    """`num_envs` games on the batched NumPy core, with same-step autoreset."""
+    """`num_envs` games on the batched NumPy core, with next-step (default) or same-step autoreset."""
 
-    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    _AUTORESET = {AutoresetMode.NEXT_STEP: "next_step", AutoresetMode.SAME_STEP: "same_step"}
 
     def __init__(
         self,
         num_envs: int = 1,
         dist: LevelDistribution | Mixture = TRAIN,
         render_mode: str | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **overrides,
     ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}."
             )
+        mode = next((m for m in self._AUTORESET if autoreset_mode in (m, m.value)), None)
+        if mode is None:
+            allowed = " or ".join(f"AutoresetMode.{m.name} ({m.value!r})" for m in self._AUTORESET)
+            raise ValueError(f"autoreset_mode must be {allowed}; got {autoreset_mode!r}.")
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.dist = _with_overrides(dist, overrides)
-        self.core = VecChestsAndKeys(self.dist, num_envs)
+        self.core = VecChestsAndKeys(self.dist, num_envs, autoreset=self._AUTORESET[mode])
         self.num_envs = self.core.num_envs
         self.render_mode = render_mode
         self.single_observation_space = _observation_space(self.dist)
         self.single_action_space = spaces.Discrete(4)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._everyone = np.ones(self.num_envs, bool)  # the mask of keys every game reports
+        self._everyone.flags.writeable = False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        return self.core.reset(seed=seed), self._infos(self.core.counters)
+        return self.core.reset(seed=seed), self._infos(self.core.counters, self._everyone)
 
     def step(self, actions):
-        obs, reward, terminated, truncated, counters = self.core.step(np.asarray(actions), final_obs=True)
-        final_obs = counters.pop("final_obs")
-        infos = self._infos(self.core.counters)
+        if self.core.autoreset == "next_step":  # the core's step is the whole answer
+            obs, reward, terminated, truncated, counters = self.core.step(np.asarray(actions))
+            return obs, reward, terminated, truncated, self._infos(counters, self._everyone)
+        obs, reward, terminated, truncated, ended = self.core.step(np.asarray(actions), final_obs=True)
+        infos = self._infos(self.core.counters, self._everyone)  # the episodes now running
         done = terminated | truncated
         if done.any():
+            done.flags.writeable = False  # shared by the masks below
+            final_obs = ended.pop("final_obs")
             infos["final_obs"] = np.empty(self.num_envs, dtype=object)  # all None
             infos["final_obs"][done] = np.fromiter(final_obs, dtype=object, count=len(final_obs))
             infos["_final_obs"] = done
-            infos["final_info"] = self._infos(counters, mask=done, fresh=True)
+            infos["final_info"] = self._infos(ended, done)
             infos["_final_info"] = done
         return obs, reward, terminated, truncated, infos
 
@@ -147,19 +164,14 @@ class ChestsAndKeysVectorEnv(gym.vector.VectorEnv):
             for i in range(self.num_envs)
         ]
 
-    def _infos(self, counters: dict, mask: np.ndarray | None = None, fresh: bool = False) -> dict:
-        """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask. The
-        arrays are copied unless `fresh` says they are already the caller's own (the core's step
-        returns copies). The keys share one read-only mask: one array instead of one copy per key,
-        and a caller who writes into it gets an error rather than changing the other keys' masks."""
-        if mask is None:
-            mask = np.ones(self.num_envs, bool)
-        shared = mask.view()
-        shared.flags.writeable = False
+    def _infos(self, counters: dict, mask: np.ndarray) -> dict:
+        """Gymnasium's vector info layout: each key has an array and a boolean `_key` mask. Nothing
+        is copied: the core's counters are read-only arrays it never changes once published, and
+        every key shares one read-only mask."""
         infos = {}
         for name in INFO_KEYS:
-            infos[name] = counters[name] if fresh else counters[name].copy()
-            infos["_" + name] = shared
+            infos[name] = counters[name]
+            infos["_" + name] = mask
         return infos
 
 

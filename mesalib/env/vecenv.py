@@ -5,7 +5,9 @@ spends its time in the network, not the environment. State lives in one uint8 ar
 planes per game, padded with walls for the egocentric view, so an observation is a single gather.
 When a game ends, it is replaced by a fresh level in the same step (Gymnasium's "same-step"
 autoreset): the returned observation is the new level's, and `info` still describes the episode
-that just ended.
+that just ended. With `autoreset="next_step"` (Gymnasium's default, which its vector adapter uses)
+the game that ended stays as it ended for one step: the next step starts its new level, ignores its
+action and gives it no reward.
 
 The padding is laid out so that the gather is cheap. Each padded row holds some wall cells, then
 the board's cells; a window that runs past the right end of a row reads the next row's left walls,
@@ -26,13 +28,25 @@ from numpy.lib.stride_tricks import as_strided
 from mesalib.env.levels import Boards, Level, LevelBatch, LevelDistribution, Mixture
 from mesalib.env.rules import AGENT, CHEST, DELTAS, INFO_KEYS, KEY, WALL, can_still_open, inventory_flags
 
+AUTORESET_MODES = ("same_step", "next_step")
+"""When a game that ended starts its next level: within the step that ended it, or at the next step."""
+
 
 class VecChestsAndKeys:
     """`num_envs` games in lockstep. One seeded generator draws every level."""
 
-    def __init__(self, dist: LevelDistribution | Mixture, num_envs: int, seed: int | None = None):
+    def __init__(
+        self,
+        dist: LevelDistribution | Mixture,
+        num_envs: int,
+        seed: int | None = None,
+        autoreset: str = "same_step",
+    ):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
+        if autoreset not in AUTORESET_MODES:
+            raise ValueError(f"autoreset must be one of {AUTORESET_MODES}; got {autoreset!r}.")
+        self.autoreset = autoreset
         self.dist = dist
         self.num_envs = int(num_envs)
         self.observation_shape = dist.observation_shape
@@ -66,10 +80,14 @@ class VecChestsAndKeys:
         self._start = np.arange(b) * self.observation_shape[0] * self._plane_size
         self._ghost_start = np.arange(b) * self._plane_size
         self._moves = np.array([dr * w + dc for dr, dc in DELTAS])
-        self.counters = {name: np.zeros(b, np.int64) for name in INFO_KEYS}
+        # The running totals of each game's episode. Every change makes new arrays and the published
+        # ones are read-only, so `step`'s `info` (and the Gymnasium adapter) can hand them out uncopied
+        # and what a caller keeps never changes under it.
+        self._publish({name: np.zeros(b, np.int64) for name in INFO_KEYS})
         self.keys_left = np.zeros(b, np.int64)
         self.chests_left = np.zeros(b, np.int64)
         self._rows = np.arange(b)
+        self._ended = np.zeros(b, bool)  # next-step autoreset: games whose episode ended last step
         if dist.view is not None:
             # _windows[i] is the observation whose top-left corner is byte i of the flat board: a
             # read-only view (nothing is copied) that the observation gathers from, one index per game.
@@ -101,16 +119,24 @@ class VecChestsAndKeys:
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         self.load(self._rows, self.dist.sample(self.rng, self.num_envs))
+        self._ended = np.zeros(self.num_envs, bool)
         return self.observe()
 
     def step(self, actions, final_obs: bool = False):
         """Move every agent once. Returns (obs, reward, terminated, truncated, info).
 
         `info` maps each name in `rules.INFO_KEYS` to the running totals of the episode each game was
-        in during this step, so for finished games they are that episode's results. With
+        in during this step, so for finished games they are that episode's results (read-only arrays,
+        never changed afterwards: keep them as they are, or copy to write). With
         `final_obs=True`, `info["final_obs"]` holds the last observation of each finished game, one
-        row per game in `np.flatnonzero(terminated | truncated)` order (only those rows are gathered).
+        row per game in `np.flatnonzero(terminated | truncated)` order (only those rows are gathered;
+        same-step only: with next-step autoreset the observation returned is already the last one).
         """
+        if final_obs and self.autoreset == "next_step":
+            raise ValueError(
+                "final_obs=True needs autoreset='same_step'; with 'next_step' the observation a step "
+                "returns for a game that ended is its last one."
+            )
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
             raise ValueError(
@@ -120,15 +146,17 @@ class VecChestsAndKeys:
         if actions.min() < 0 or actions.max() > 3:
             bad = actions[(actions < 0) | (actions > 3)][0]
             raise ValueError(f"actions must be in 0..3 (UP, RIGHT, DOWN, LEFT); got {bad}.")
-        d, c = self.dist, self.counters
+        d = self.dist
+        waiting = self._start_waiting_games()
+        c = self.counters
         board, plane = self._flat, self._plane_size  # cell (b, k, r, c) is board[cell_b + k * plane]
         reward = np.full(self.num_envs, 0.0 - d.step_penalty, np.float32)
-        c["steps"] += 1
 
         here = self._start + self._pos
         target = here + self._moves[actions]
+        if waiting is not None:  # they stay on their start cell, which holds no item: nothing happens
+            target[waiting] = here[waiting]
         bump = board[target + WALL * plane].astype(bool)
-        c["wall_bumps"] += bump
         reward -= bump * np.float32(d.wall_bump_penalty)
         board[here + AGENT * plane] = 0
         here = np.where(bump, here, target)
@@ -137,32 +165,56 @@ class VecChestsAndKeys:
 
         got_key = board[here + KEY * plane].astype(bool)
         board[here + KEY * plane] = 0
-        c["keys_held"] += got_key
-        c["keys_collected"] += got_key
+        held = c["keys_held"] + got_key
         reward -= got_key * np.float32(d.key_cost)
         self.keys_left -= got_key
-        opened = board[here + CHEST * plane].astype(bool) & (c["keys_held"] > 0)
+        opened = board[here + CHEST * plane].astype(bool) & (held > 0)
         board[here[opened] + CHEST * plane] = 0
-        c["keys_held"] -= opened
-        c["chests_opened"] += opened
+        held -= opened
         self.chests_left -= opened
         reward += opened
         ghost_at = self._ghost_start + self._pos
-        ghost = self._ghosts_flat[ghost_at] & (c["keys_held"] > 0)
+        ghost = self._ghosts_flat[ghost_at] & (held > 0)
         self._ghosts_flat[ghost_at[ghost]] = False
-        c["ghost_chests_opened"] += ghost
+        # New arrays, never written once published (see `counters`): `info` shares them uncopied.
+        self._publish(
+            {
+                "keys_collected": c["keys_collected"] + got_key,
+                "chests_opened": c["chests_opened"] + opened,
+                "ghost_chests_opened": c["ghost_chests_opened"] + ghost,
+                "keys_held": held,
+                "wall_bumps": c["wall_bumps"] + bump,
+                "steps": c["steps"] + (1 if waiting is None else ~waiting),
+            }
+        )
+        c = self.counters
         if self.observation_shape[0] > 4:
             self._show_inventory(np.flatnonzero(got_key | opened))
 
         terminated = ~can_still_open(self.chests_left, c["keys_held"], self.keys_left)
         truncated = ~terminated & (c["steps"] >= d.max_steps)
-        info = {name: v.copy() for name, v in c.items()}
+        if waiting is not None:
+            reward[waiting] = 0
+            terminated &= ~waiting
+            self._ended = terminated | truncated
+            return self.observe(), reward, terminated, truncated, dict(c)
+        info = dict(c)
         done = np.flatnonzero(terminated | truncated)
         if final_obs:
             info["final_obs"] = self.observe(done)
         if len(done):
             self.load(done, d.sample(self.rng, len(done)))
         return self.observe(), reward, terminated, truncated, info
+
+    def _start_waiting_games(self) -> np.ndarray | None:
+        """Next-step autoreset: start new levels in the games whose episode ended at the last step and
+        return their mask (None in same-step mode, where games restart within the step that ends them)."""
+        if self.autoreset == "same_step":
+            return None
+        waiting, self._ended = self._ended, np.zeros(self.num_envs, bool)
+        if waiting.any():
+            self.load(np.flatnonzero(waiting), self.dist.sample(self.rng, int(waiting.sum())))
+        return waiting
 
     def observe(self, rows: np.ndarray | None = None) -> np.ndarray:
         """uint8 observations of shape (num_envs, *observation_shape), or of the games in `rows` only."""
@@ -225,8 +277,8 @@ class VecChestsAndKeys:
         self.ghosts[idx] = levels.ghosts
         self._pos[idx] = (levels.agent[:, 0] + self.pad) * self._width + levels.agent[:, 1] + self._left
         self.grid[idx, AGENT, levels.agent[:, 0], levels.agent[:, 1]] = 1
-        for v in self.counters.values():
-            v[idx] = 0
+        self._publish({name: _with_zeros(v, idx) for name, v in self.counters.items()})
+        self._ended[idx] = False  # a game given a level is no longer waiting for one
         self.keys_left[idx] = np.count_nonzero(levels.keys.reshape(len(idx), -1), axis=1)
         self.chests_left[idx] = np.count_nonzero(levels.chests.reshape(len(idx), -1), axis=1)
 
@@ -234,13 +286,28 @@ class VecChestsAndKeys:
         """Give games `idx` `held` keys (after `load`, to start from a mid-episode state, as planners
         that simulate the game do); the inventory planes follow."""
         idx = np.asarray(idx)
-        self.counters["keys_held"][idx] = held
+        keys_held = self.counters["keys_held"].copy()
+        keys_held[idx] = held
+        self._publish({**self.counters, "keys_held": keys_held})
         if self.observation_shape[0] > 4:
             self._show_inventory(idx)
+
+    def _publish(self, counters: dict[str, np.ndarray]) -> None:
+        """Make `counters` the running totals, read-only from now on."""
+        for v in counters.values():
+            v.flags.writeable = False
+        self.counters = counters
 
     def _show_inventory(self, idx: np.ndarray) -> None:
         flags = inventory_flags(self.counters["keys_held"][idx], self.observation_shape[0] - 4)
         self.planes[idx, 4:] = flags[:, :, None, None]
+
+
+def _with_zeros(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """A copy of `values` with the entries at `idx` set to 0."""
+    out = values.copy()
+    out[idx] = 0
+    return out
 
 
 def _border_is_wall(walls: np.ndarray) -> bool:
