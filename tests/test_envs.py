@@ -77,6 +77,13 @@ def test_step_before_reset_and_bad_actions_are_clear_errors():
         env.step(7)
 
 
+def assert_every_key_reported_under_one_read_only_mask(info):
+    masks = [info["_" + name] for name in INFO_KEYS]
+    assert all(m.all() for m in masks)
+    with pytest.raises(ValueError, match="read-only"):  # one shared mask: writing into it is refused
+        masks[0][0] = False
+
+
 def test_make_vec_gives_the_batched_env_with_gymnasiums_default_next_step_autoreset():
     envs = gym.make_vec(IDS[0], num_envs=16)
     assert isinstance(envs, ChestsAndKeysVectorEnv)
@@ -104,10 +111,7 @@ def test_make_vec_gives_the_batched_env_with_gymnasiums_default_next_step_autore
         ended = terminated | truncated
         seen_end |= ended.any()
         assert "final_obs" not in info and "final_info" not in info
-        masks = [info["_" + name] for name in INFO_KEYS]
-        assert all(m.all() for m in masks)
-        with pytest.raises(ValueError, match="read-only"):  # one shared mask: writing into it is refused
-            masks[0][0] = False
+        assert_every_key_reported_under_one_read_only_mask(info)
     assert seen_end
 
 
@@ -157,10 +161,7 @@ def test_make_vec_same_step_autoreset_on_request():
                 assert info["steps"][i] == 0  # the new episode has not moved yet
             masks = [info["final_info"]["_" + name] for name in INFO_KEYS]
             assert all(np.array_equal(m, done) for m in masks)
-        masks = [info["_" + name] for name in INFO_KEYS]
-        assert all(m.all() for m in masks)
-        with pytest.raises(ValueError, match="read-only"):  # one shared mask: writing into it is refused
-            masks[0][0] = False
+        assert_every_key_reported_under_one_read_only_mask(info)
     assert seen_final
 
 

@@ -118,8 +118,7 @@ class VecChestsAndKeys:
         """Start every game on a new level; with a seed, also restart the random generator."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        self.load(self._rows, self.dist.sample(self.rng, self.num_envs))
-        self._ended = np.zeros(self.num_envs, bool)
+        self.load(self._rows, self.dist.sample(self.rng, self.num_envs))  # no game waits any more
         return self.observe()
 
     def step(self, actions, final_obs: bool = False):
