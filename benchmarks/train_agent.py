@@ -9,12 +9,16 @@ it from start to exit (Python start-up, imports and saving included); then judge
   checkpoint fails counts as never), against the targets: 15 s (the bar 30 s, the aim 10 s);
 - how many seeds pass, and the spread of the keys ratio (target: >= 0.85 on the median seed);
 - where a training second goes (the checkpoints' `stats["profile_s"]`, medians over seeds);
+- the baseline, trained in the same run: the default's settings before issue 16 (`STARTING_POINT`),
+  one seed, and the new default's training time as a ratio of its time, so that a slower or busier
+  host, which slows both alike, does not hide the speed-up;
 - Gymnasium's vector adapter beside the batched core it wraps, at 4096 games (target: within 10%).
 
 Run it on an idle machine: every figure is wall time.
 
     python benchmarks/train_agent.py                       # 10 seeds, 5 timed: a few minutes on 2 cores
-    python benchmarks/train_agent.py --seeds 2 --timed 1 --total-steps 8192 --episodes 20   # a smoke test
+    python benchmarks/train_agent.py --seeds 2 --timed 1 --total-steps 8192 --episodes 20 \
+        --baseline-steps 8192                              # a smoke test
 """
 
 from __future__ import annotations
@@ -29,12 +33,29 @@ import time
 from pathlib import Path
 
 from env_throughput import adapter_beside_core, adapter_lines
+from train_search import config_with
 
 from mesalib.agents.agent import Agent
+from mesalib.agents.ppo import train
 from mesalib.agents.training_log import PROFILE_PARTS
-from mesalib.analysis.criteria import misgeneralization_report
+from mesalib.analysis.criteria import Report, misgeneralization_report
 
 MESALIB = [sys.executable, "-m", "mesalib.teaching.cli"]
+
+STARTING_POINT = (
+    "view=17",
+    "hidden=256",
+    "num_envs=64",
+    "num_steps=64",
+    "epochs=4",
+    "lr=1e-3",
+    "anneal_lr=False",
+    "gamma=0.97",
+    "eval_every=10",
+)
+"""The default agent's settings before issue 16 changed them (commit eb9e618), with 1.5M steps: the
+baseline that the new default's training time is a ratio of."""
+STARTING_POINT_STEPS = 1_500_000
 
 
 def timed_training(seed: int, out: Path, total_steps: int | None) -> float:
@@ -48,6 +69,21 @@ def timed_training(seed: int, out: Path, total_steps: int | None) -> float:
     if done.returncode != 0:
         raise SystemExit(f"mesalib train --seed {seed} failed:\n{done.stderr}")
     return seconds
+
+
+def figures_of(report: Report, training_seed: int) -> dict:
+    """The report as plain data, under the training seed (the report's own seed, 0, picks the levels)."""
+    return {**report.to_dict(), "evaluation_seed": report.seed, "seed": training_seed}
+
+
+def baseline_training(seed: int, total_steps: int, episodes: int) -> dict:
+    """Train `STARTING_POINT` for `total_steps` in this process; its stats and its criteria.
+
+    Its time is training alone, as is the checkpoints' `stats["wall_time_s"]` it is compared with."""
+    cfg = config_with([*STARTING_POINT, f"total_steps={total_steps}"], seed)
+    agent, _ = train(cfg, progress=False)
+    report = misgeneralization_report(agent, cfg.dist, episodes, seed=0)
+    return {**figures_of(report, seed), "total_steps": total_steps, "stats": agent.stats}
 
 
 def main(argv=None) -> int:
@@ -65,12 +101,21 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--adapter-seconds", type=float, default=3.0, help="time on the core in the adapter comparison"
     )
+    parser.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=STARTING_POINT_STEPS,
+        help=f"steps for the baseline, the settings before issue 16 (default {STARTING_POINT_STEPS:,}; "
+        "0 skips it)",
+    )
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args(argv)
     if args.seeds < 1 or not 1 <= args.timed <= args.seeds or args.episodes < 1 or args.first_seed < 0:
         parser.error("need --seeds >= 1, 1 <= --timed <= --seeds, --episodes >= 1 and --first-seed >= 0")
     if args.adapter_seconds <= 0:
         parser.error(f"--adapter-seconds must be > 0; got {args.adapter_seconds}.")
+    if args.baseline_steps < 0:
+        parser.error(f"--baseline-steps must be >= 0 (0 skips the baseline); got {args.baseline_steps}.")
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="mesalib-bench-") as folder:
@@ -79,7 +124,7 @@ def main(argv=None) -> int:
             seconds = timed_training(seed, path, args.total_steps)
             agent = Agent.load(path)
             report = misgeneralization_report(agent, agent.ppo_config().dist, args.episodes, seed=0)
-            runs.append({"seed": seed, "seconds": seconds, "stats": agent.stats, **report.to_dict()})
+            runs.append({**figures_of(report, seed), "seconds": seconds, "stats": agent.stats})
             q = report.ratios
             print(
                 f"seed {seed}: {seconds:5.1f} s  TRAIN chests {q['train_chests']:.3f}  TEST chests "
@@ -108,13 +153,31 @@ def main(argv=None) -> int:
         for part in PROFILE_PARTS
     }
     print("where a training second goes (medians): " + ", ".join(f"{p} {s:.0%}" for p, s in shares.items()))
+    baseline = None
+    if args.baseline_steps:
+        baseline = baseline_training(args.first_seed, args.baseline_steps, args.episodes)
+        print(baseline_lines(baseline, [r["stats"]["wall_time_s"] for r in runs[: args.timed]]))
     beside = adapter_beside_core("mesalib/ChestsAndKeys-Train-v0", 4096, args.adapter_seconds)
     print(adapter_lines(beside).replace("  ", "", 1))
     if args.json:
-        figures = {"median_s": median, "passing": passing, "profile_shares": shares}
+        figures = {"median_s": median, "passing": passing, "profile_shares": shares, "baseline": baseline}
         with open(args.json, "w") as f:
             json.dump({"runs": runs, **figures, "adapter_beside_core": beside}, f, indent=1)
     return 0
+
+
+def baseline_lines(baseline: dict, training_seconds: list[float]) -> str:
+    """The baseline's run, and the new default's median training time as a ratio of it."""
+    q, old = baseline["ratios"], baseline["stats"]["wall_time_s"]
+    new = statistics.median(training_seconds)
+    return (
+        f"baseline trained in this run, the default before issue 16 ({', '.join(STARTING_POINT)}, "
+        f"{baseline['total_steps']:,} steps), seed {baseline['seed']}: {old:.1f} s of training, TEST keys "
+        f"{q['test_keys']:.3f} -> {'passes' if baseline['misgeneralizes'] else 'FAILS'}\n"
+        f"the new default's median training time over {len(training_seconds)} seeds (start-up not "
+        f"included, as for the baseline): {new:.1f} s, {new / old:.2f} of the baseline's "
+        f"({old / new:.1f}x faster)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The notebook-timing, training and value-planner benchmark scripts run (figures are not asserted)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,8 @@ def test_training_benchmark_times_mesalib_train_and_prints_every_target(tmp_path
         "10",
         "--adapter-seconds",
         "0.2",
+        "--baseline-steps",
+        "4096",
         "--json",
         tmp_path / "t.json",
     )
@@ -72,4 +75,17 @@ def test_training_benchmark_times_mesalib_train_and_prints_every_target(tmp_path
         "seeds passing all three criteria: " in out.stdout and "TEST keys / nearest_key: median" in out.stdout
     )
     assert "where a training second goes" in out.stdout and "gymnasium.make_vec" in out.stdout
-    assert (tmp_path / "t.json").exists()
+    assert "baseline trained in this run, the default before issue 16 (view=17, hidden=256" in out.stdout
+    assert "of the baseline's" in out.stdout
+    figures = json.loads((tmp_path / "t.json").read_text())
+    assert figures["baseline"]["total_steps"] == 4096
+    assert (
+        figures["runs"][0]["seed"] == figures["baseline"]["seed"] == 100
+    )  # the training seed, not the report's
+
+
+def test_training_benchmark_refuses_a_negative_baseline_before_any_training():
+    out = run(ROOT / "benchmarks" / "train_agent.py", "--baseline-steps", "-1", timeout=60)
+    assert out.returncode == 2
+    assert "--baseline-steps must be >= 0 (0 skips the baseline); got -1." in out.stderr
+    assert "seed 100" not in out.stdout
